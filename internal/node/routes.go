@@ -1,0 +1,112 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lotse-io/lotse/internal/buildinfo"
+	"github.com/lotse-io/lotse/internal/web"
+)
+
+// healthBody is the body of /healthz and a ready /readyz.
+type healthBody struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+func (n *Node) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", n.healthz)
+	mux.HandleFunc("GET /readyz", n.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
+	mux.Handle("GET /sdk/v1/", n.assets.Handler("/sdk/v1/"))
+	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
+		n.assets.ServeFile(w, r, "console/index.html", "no-cache")
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console", http.StatusFound)
+	})
+	// Unknown paths and wrong methods get http.ServeMux's 404 and 405,
+	// which jsonErrors turns into JSON.
+	return mux
+}
+
+// healthz answers as long as the process serves HTTP.
+func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
+	web.WriteJSON(w, http.StatusOK, healthBody{Status: "ok", Version: buildinfo.Version()})
+}
+
+// readyz answers 200 when the node should get traffic: not draining and the
+// database answers within a second.
+func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
+	if n.draining.Load() {
+		web.WriteError(w, r, web.Errorf(http.StatusServiceUnavailable, "draining", "the node is shutting down"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := n.db.Ping(ctx); err != nil {
+		web.WriteError(w, r, &web.HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Msg: "the database does not answer", Err: err})
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, healthBody{Status: "ok", Version: buildinfo.Version()})
+}
+
+// jsonErrors turns the plain-text 404 and 405 answers of http.ServeMux
+// into Lotse's JSON error shape, so that every error a client sees has one
+// form. Responses our handlers write are passed through untouched.
+func jsonErrors(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&errorRewriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+type errorRewriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	swallow bool
+}
+
+func (e *errorRewriter) WriteHeader(code int) {
+	if code >= 400 && strings.HasPrefix(e.Header().Get("Content-Type"), "text/plain") {
+		e.swallow = true
+		e.Header().Del("Content-Length")
+		var he *web.HTTPError
+		switch code {
+		case http.StatusMethodNotAllowed:
+			he = web.ErrMethodNotAllowed
+		case http.StatusNotFound:
+			he = web.ErrNotFound
+		default:
+			he = web.Errorf(code, "bad_request", http.StatusText(code))
+		}
+		web.WriteError(e.ResponseWriter, e.r, he)
+		return
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *errorRewriter) Write(b []byte) (int, error) {
+	if e.swallow {
+		return len(b), nil
+	}
+	return e.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and WebSocket upgrades reach the
+// underlying writer.
+func (e *errorRewriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// Hijack passes WebSocket upgrades through.
+func (e *errorRewriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(e.ResponseWriter).Hijack()
+}
+
+// Flush passes streaming through.
+func (e *errorRewriter) Flush() { _ = http.NewResponseController(e.ResponseWriter).Flush() }

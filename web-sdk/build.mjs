@@ -1,0 +1,28 @@
+// Builds the browser code into dist/, which the Go binary embeds
+// (web-sdk/embed.go) and serves under /sdk/v1/ and /console.
+import { build } from "esbuild";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+
+const pkg = JSON.parse(await readFile(new URL("./package.json", import.meta.url), "utf8"));
+const common = {
+  bundle: true,
+  minify: true,
+  sourcemap: "linked",
+  target: ["es2022", "chrome110", "firefox115", "safari16"],
+  define: { __LOTSE_SDK_VERSION__: JSON.stringify(pkg.version) },
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+await rm("dist", { recursive: true, force: true });
+await mkdir("dist/console", { recursive: true });
+await Promise.all([
+  // The one-line embed for bank pages: an IIFE that defines window.Lotse.
+  build({ ...common, entryPoints: ["src/lotse.ts"], outfile: "dist/lotse.js", format: "iife" }),
+  // The advisor console app.
+  build({ ...common, entryPoints: ["src/console/main.ts"], outfile: "dist/console.js", format: "esm" }),
+  copyFile("src/console/index.html", "dist/console/index.html"),
+  copyFile("src/console/console.css", "dist/console.css"),
+]);
+// Keep the placeholder that lets `go build` embed dist/ before a build.
+await writeFile("dist/.gitkeep", "");
