@@ -24,6 +24,7 @@ Commands:
   tenant create  create a tenant:  lotse tenant create --slug bank --name "Bank AG"
   user create    create a staff user (password read from stdin):
                  lotse user create --tenant bank --email a@bank.example --role admin
+  bench          measure a plane: lotse bench signal|sfu|turn|cobrowse [flags]
   version        print version and commit
 
 Run "lotse <command> -h" for the flags of a command.
@@ -63,13 +64,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitUsage
 		}
 		return cmdUserCreate(ctx, args[2:], stdin, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
+		if c, ok := commands[args[0]]; ok {
+			return c.run(ctx, args[1:], stdin, stdout, stderr)
+		}
 		fmt.Fprintf(stderr, "lotse: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
 }
+
+// command is a subcommand that lives in a file of its own (e.g. `turn`)
+// and adds itself to commands from an init function there.
+type command struct {
+	usage string // one line for the usage text
+	run   func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands holds the subcommands registered by their own files.
+var commands = map[string]command{}
