@@ -6,6 +6,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/lotse-io/lotse/internal/secret"
 )
 
 // Config is the whole configuration of a Lotse node.
@@ -106,26 +108,5 @@ func Default() Config {
 	}
 }
 
-// Secret is a string that never shows itself: it prints and encodes as
-// "[redacted]" (or empty when unset).
-type Secret string
-
-// Reveal returns the secret's value, for the one place that needs it.
-func (s Secret) Reveal() string { return string(s) }
-
-// String redacts the secret.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// MarshalYAML redacts the secret.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// GoString redacts the secret in %#v.
-func (s Secret) GoString() string { return `"` + s.String() + `"` }
-
-// MarshalJSON redacts the secret.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+// Secret is a configuration secret; it never shows its value.
+type Secret = secret.String
