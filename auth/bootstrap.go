@@ -50,7 +50,7 @@ func Bootstrap(ctx context.Context, st store.Bootstrapper, h *Hasher, opts Boots
 	if password == "" {
 		password = GeneratePassword()
 		res.Password, res.Generated = password, true
-	} else if err := DefaultPasswordPolicy.Check(password); err != nil {
+	} else if err := CheckPassword(DefaultPasswordPolicy, password); err != nil {
 		return BootstrapResult{}, fmt.Errorf("bootstrap admin password: %w", err)
 	}
 	hash, err := h.Hash(ctx, password)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -32,6 +33,9 @@ var DefaultArgon2Params = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1
 type Hasher struct {
 	params Argon2Params
 	sem    chan struct{}
+
+	dummyOnce sync.Once
+	dummy     string
 }
 
 // NewHasher returns a Hasher with params; concurrency bounds how many
@@ -74,6 +78,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // is true when the match used other parameters than the Hasher's, so the
 // caller should store a new hash made with Hash.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	if input, inner, isLegacy := legacyInput(encoded, password); isLegacy {
+		ok, _, err := h.Verify(ctx, input, inner)
+		return ok, ok, err // a legacy hash is always replaced after a match
+	}
 	p, salt, key, err := decodePHC(encoded)
 	if err != nil {
 		return false, false, err
@@ -96,6 +104,20 @@ var b64 = base64.RawStdEncoding
 func encodePHC(p Argon2Params, salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// DummyVerify spends the same time as a real verification, for logins to
+// unknown accounts, so that timing does not tell which accounts exist.
+func (h *Hasher) DummyVerify(ctx context.Context, password string) {
+	_, _, _ = h.Verify(ctx, password, h.dummyHash())
+}
+
+func (h *Hasher) dummyHash() string {
+	h.dummyOnce.Do(func() {
+		salt := make([]byte, h.params.SaltLen)
+		h.dummy = encodePHC(h.params, salt, make([]byte, h.params.KeyLen))
+	})
+	return h.dummy
 }
 
 // ErrBadHash means a stored password hash is not a PHC string we can read.

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lotse-io/lotse/store"
 )
 
 // fastParams keep tests quick; the PHC format is the same.
@@ -81,10 +83,10 @@ func TestHasherHonoursContext(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	strict := PasswordPolicy{MinLength: 12, MaxLength: 20, RequireLetter: true, RequireDigit: true, RequireSpecial: true}
+	strict := store.PasswordPolicy{MinLength: 12, MaxLength: 20, RequireLetter: true, RequireDigit: true, RequireSpecial: true}
 	tests := []struct {
 		pw   string
-		p    PasswordPolicy
+		p    store.PasswordPolicy
 		rule string
 	}{
 		{"short", DefaultPasswordPolicy, "min_length"},
@@ -95,9 +97,12 @@ func TestPolicy(t *testing.T) {
 		{"abcdefghijkl!", strict, "require_digit"},
 		{"abcdefghijk1", strict, "require_special"},
 		{"abcdefghij1!", strict, ""},
+		{"password1234", DefaultPasswordPolicy, "reject_common"},
+		{"Qwertyuiop2024!", DefaultPasswordPolicy, "reject_common"},
+		{"iloveyou-forever", DefaultPasswordPolicy, ""},
 	}
 	for _, tc := range tests {
-		err := tc.p.Check(tc.pw)
+		err := CheckPassword(tc.p, tc.pw)
 		var pe *PolicyError
 		if tc.rule == "" {
 			if err != nil {
@@ -114,11 +119,11 @@ func TestPolicy(t *testing.T) {
 }
 
 func TestGeneratePassword(t *testing.T) {
-	strict := PasswordPolicy{MinLength: 12, MaxLength: 128, RequireLetter: true, RequireDigit: true, RequireSpecial: true}
+	strict := store.PasswordPolicy{MinLength: 12, MaxLength: 128, RequireLetter: true, RequireDigit: true, RequireSpecial: true, RejectCommon: true}
 	seen := map[string]bool{}
 	for i := 0; i < 200; i++ {
 		pw := GeneratePassword()
-		if err := strict.Check(pw); err != nil {
+		if err := CheckPassword(strict, pw); err != nil {
 			t.Fatalf("generated %q breaks the strictest policy: %v", pw, err)
 		}
 		if seen[pw] {

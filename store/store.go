@@ -19,6 +19,7 @@ type Tenant struct {
 	ID        string
 	Slug      string // short name used at login and in URLs, e.g. "demo"
 	Name      string // display name
+	Settings  TenantSettings
 	CreatedAt time.Time
 }
 
@@ -70,7 +71,11 @@ type Bootstrapper interface {
 // Store is everything a node needs from its database.
 type Store interface {
 	Tenants
+	TenantAdmin
 	Users
+	Accounts
+	Sessions
+	APIKeys
 	Bootstrapper
 	AuditLog
 	// Ping reports whether the database answers.

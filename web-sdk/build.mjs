@@ -15,13 +15,12 @@ const common = {
 };
 
 await rm("dist", { recursive: true, force: true });
-await mkdir("dist/console", { recursive: true });
+await mkdir("dist", { recursive: true });
 await Promise.all([
   // The one-line embed for bank pages: an IIFE that defines window.Lotse.
   build({ ...common, entryPoints: ["src/lotse.ts"], outfile: "dist/lotse.js", format: "iife" }),
   // The advisor console app.
   build({ ...common, entryPoints: ["src/console/main.ts"], outfile: "dist/console.js", format: "esm" }),
-  copyFile("src/console/index.html", "dist/console/index.html"),
   copyFile("src/console/console.css", "dist/console.css"),
 ]);
 // Keep the placeholder that lets `go build` embed dist/ before a build.

@@ -88,10 +88,6 @@ func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return exitFail
 	}
 	password := strings.TrimRight(line, "\r\n")
-	if err := auth.DefaultPasswordPolicy.Check(password); err != nil {
-		fmt.Fprintln(stderr, "lotse: password from stdin:", err)
-		return exitUsage
-	}
 	db, ok := openStore(ctx, cfg, stderr)
 	if !ok {
 		return exitFail
@@ -105,6 +101,10 @@ func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if err != nil {
 		fmt.Fprintln(stderr, "lotse:", err)
 		return exitFail
+	}
+	if err := auth.CheckPassword(t.Settings.Password, password); err != nil {
+		fmt.Fprintln(stderr, "lotse: password from stdin:", err)
+		return exitUsage
 	}
 	hash, err := auth.NewHasher(auth.DefaultArgon2Params, 1).Hash(ctx, password)
 	if err != nil {

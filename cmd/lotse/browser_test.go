@@ -30,7 +30,7 @@ func requireSDK(t *testing.T, base string) {
 // SDK version that /sdk/v1/lotse.js reports.
 func TestBrowserLoadsSDK(t *testing.T) {
 	browsertest.Require(t)
-	s := startServer(t, t.TempDir(), nil)
+	s := startServer(t, t.TempDir(), []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=Browser-Test-Pass-1"})
 	waitReady(t, s.url)
 	requireSDK(t, s.url)
 
@@ -45,8 +45,17 @@ func TestBrowserLoadsSDK(t *testing.T) {
 
 	br := browsertest.Start(t)
 	page := br.NewPage(t)
-	if err := page.Do(30*time.Second, chromedp.Navigate(s.url+"/console")); err != nil {
-		t.Fatal(err)
+	// The console asks for a sign-in first; a person types into the form.
+	if err := page.Do(30*time.Second,
+		chromedp.Navigate(s.url+"/console"),
+		chromedp.WaitVisible(`input[name="tenant"]`),
+		chromedp.SendKeys(`input[name="tenant"]`, "demo"),
+		chromedp.SendKeys(`input[name="email"]`, "admin@demo.local"),
+		chromedp.SendKeys(`input[name="password"]`, "Browser-Test-Pass-1"),
+		chromedp.Click(`button[type="submit"]`),
+		chromedp.WaitVisible(`#app`),
+	); err != nil {
+		t.Fatalf("sign in through the console: %v", err)
 	}
 	version, err := browsertest.Run(page, 10*time.Second,
 		chromedp.Poll[string](`window.Lotse && window.Lotse.version`, chromedp.WithPollingTimeout(10*time.Second)))

@@ -24,6 +24,8 @@ Commands:
   tenant create  create a tenant:  lotse tenant create --slug bank --name "Bank AG"
   user create    create a staff user (password read from stdin):
                  lotse user create --tenant bank --email a@bank.example --role admin
+  audit verify   check the audit log's hash chains (exit 1 when broken)
+  import-legacy-users  import staff with legacy salted SHA-256 hashes (CSV on stdin)
   bench          measure a plane: lotse bench signal|sfu|turn|cobrowse [flags]
   version        print version and commit
 

@@ -7,6 +7,7 @@ package config
 import (
 	"time"
 
+	"github.com/lotse-io/lotse/auth"
 	"github.com/lotse-io/lotse/internal/secret"
 )
 
@@ -31,6 +32,7 @@ type Config struct {
 	TLS       TLSConfig       `yaml:"tls"`
 	Store     StoreConfig     `yaml:"store"`
 	Bootstrap BootstrapConfig `yaml:"bootstrap"`
+	Auth      auth.Config     `yaml:"auth"`
 }
 
 // LogConfig configures logging.
@@ -105,6 +107,7 @@ func Default() Config {
 		Bootstrap: BootstrapConfig{
 			AdminEmail: "admin@demo.local",
 		},
+		Auth: auth.DefaultConfig(),
 	}
 }
 

@@ -211,6 +211,9 @@ func (c *Config) Validate() error {
 			return &Error{Key: "bootstrap.admin_password_file", Msg: err.Error()}
 		}
 	}
+	if err := c.Auth.Validate(); err != nil {
+		return sectionError("auth", err)
+	}
 	if c.Store.Driver != "sqlite" {
 		return &Error{Key: "store.driver", Msg: fmt.Sprintf("%q is not supported (use sqlite)", c.Store.Driver)}
 	}
@@ -307,4 +310,14 @@ func (c *Config) SetListenPort(port int) {
 // Print writes the effective configuration as YAML, with secrets redacted.
 func (c Config) Print() ([]byte, error) {
 	return yaml.Marshal(c)
+}
+
+// sectionError turns a component's "key: message" validation error into an
+// *Error naming section.key.
+func sectionError(section string, err error) error {
+	key, msg, ok := strings.Cut(err.Error(), ": ")
+	if !ok {
+		return &Error{Key: section, Msg: err.Error()}
+	}
+	return &Error{Key: section + "." + key, Msg: msg}
 }

@@ -27,9 +27,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lotse-io/lotse/auth"
+	"github.com/lotse-io/lotse/console"
 	"github.com/lotse-io/lotse/internal/buildinfo"
 	"github.com/lotse-io/lotse/internal/config"
+	"github.com/lotse-io/lotse/internal/keyfile"
+	"github.com/lotse-io/lotse/internal/route"
 	"github.com/lotse-io/lotse/internal/web"
+	"github.com/lotse-io/lotse/signaling"
 	"github.com/lotse-io/lotse/store/sqlite"
 	websdk "github.com/lotse-io/lotse/web-sdk"
 )
@@ -40,6 +44,10 @@ type Deps struct {
 	// Out receives the one-time bootstrap message meant for the operator
 	// (it may contain a generated password, so it never goes to the log).
 	Out io.Writer
+	// Now is the clock (nil: time.Now); tests move it to expire sessions.
+	Now func() time.Time
+	// Hasher overrides the password hasher (tests use cheap parameters).
+	Hasher *auth.Hasher
 }
 
 // Node is one running Lotse process.
@@ -50,6 +58,9 @@ type Node struct {
 	reg      *prometheus.Registry
 	assets   *websdk.Assets
 	hasher   *auth.Hasher
+	auth     *auth.Service
+	api      *signaling.API
+	console  *console.Console
 	handler  http.Handler
 	draining atomic.Bool
 
@@ -73,7 +84,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		log:    deps.Log.With().Str("component", "node").Logger(),
 		reg:    prometheus.NewRegistry(),
 		assets: websdk.Load(),
-		hasher: auth.NewHasher(auth.DefaultArgon2Params, 0),
+		hasher: deps.Hasher,
+	}
+	if n.hasher == nil {
+		n.hasher = auth.NewHasher(auth.DefaultArgon2Params, cfg.Auth.HashConcurrency)
 	}
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.Store.SQLitePath, BusyTimeout: cfg.Store.BusyTimeout})
 	if err != nil {
@@ -81,6 +95,23 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 	}
 	n.db = db
 	if err := n.bootstrap(ctx, deps.Out); err != nil {
+		db.Close()
+		return nil, err
+	}
+	totpKey, err := keyfile.Load(cfg.DataDir, "totp.key", 32)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.auth, err = auth.New(cfg.Auth, auth.Deps{Store: db, Hasher: n.hasher, Log: deps.Log, TOTPKey: totpKey, Now: deps.Now})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	origin := route.Origin(cfg.PublicURL)
+	n.api = signaling.NewAPI(origin, signaling.Deps{Log: deps.Log, Auth: n.auth, Store: db})
+	n.console, err = console.New(origin, n.auth, db, deps.Log)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/lotse-io/lotse/internal/config"
 )
 
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.Load("", func(string) (string, bool) { return "", false },
 		config.Overrides{"data_dir": t.TempDir(), "listen": "127.0.0.1:0"})

@@ -10,7 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lotse-io/lotse/auth"
+	"github.com/lotse-io/lotse/console"
 	"github.com/lotse-io/lotse/internal/buildinfo"
+	"github.com/lotse-io/lotse/internal/route"
 	"github.com/lotse-io/lotse/internal/web"
 )
 
@@ -26,9 +29,7 @@ func (n *Node) routes() *http.ServeMux {
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
 	mux.Handle("GET /sdk/v1/", n.assets.Handler("/sdk/v1/"))
-	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
-		n.assets.ServeFile(w, r, "console/index.html", "no-cache")
-	})
+	route.Mount(mux, n.Routes(), route.Options{Auth: n.auth, PublicOrigin: route.Origin(n.cfg.PublicURL), LoginPath: console.LoginPath})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console", http.StatusFound)
 	})
@@ -36,6 +37,15 @@ func (n *Node) routes() *http.ServeMux {
 	// which jsonErrors turns into JSON.
 	return mux
 }
+
+// Routes lists every authenticated-or-public application route of the node
+// (REST API and console pages), the same list the router is built from.
+func (n *Node) Routes() []route.Route {
+	return append(n.api.Routes(), n.console.Routes()...)
+}
+
+// Auth returns the node's auth service.
+func (n *Node) Auth() *auth.Service { return n.auth }
 
 // healthz answers as long as the process serves HTTP.
 func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"github.com/lotse-io/lotse/store"
@@ -25,45 +26,97 @@ func createTenant(ctx context.Context, ex execer, t store.Tenant) (store.Tenant,
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = now()
 	}
-	_, err := ex.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)`,
-		t.ID, t.Slug, t.Name, millis(t.CreatedAt))
+	if t.Settings.Password.MinLength == 0 {
+		t.Settings = store.DefaultTenantSettings()
+	}
+	settings, err := json.Marshal(t.Settings)
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, err)
+	}
+	_, err = ex.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, settings, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		t.ID, t.Slug, t.Name, string(settings), millis(t.CreatedAt))
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, mapErr(err))
 	}
 	return t, nil
 }
 
-// TenantBySlug finds a tenant by its slug.
-func (d *DB) TenantBySlug(ctx context.Context, slug string) (store.Tenant, error) {
+const tenantCols = `id, slug, name, settings, created_at`
+
+func scanTenant(row interface{ Scan(...any) error }) (store.Tenant, error) {
 	var t store.Tenant
 	var created int64
-	err := d.db.QueryRowContext(ctx, `SELECT id, slug, name, created_at FROM tenants WHERE slug = $1`, slug).
-		Scan(&t.ID, &t.Slug, &t.Name, &created)
-	if err != nil {
-		return store.Tenant{}, fmt.Errorf("tenant %s: %w", slug, mapErr(err))
+	var settings string
+	if err := row.Scan(&t.ID, &t.Slug, &t.Name, &settings, &created); err != nil {
+		return store.Tenant{}, err
+	}
+	t.Settings = store.DefaultTenantSettings()
+	if err := json.Unmarshal([]byte(settings), &t.Settings); err != nil {
+		return store.Tenant{}, fmt.Errorf("settings: %w", err)
 	}
 	t.CreatedAt = fromMillis(created)
 	return t, nil
 }
 
+// TenantBySlug finds a tenant by its slug.
+func (d *DB) TenantBySlug(ctx context.Context, slug string) (store.Tenant, error) {
+	t, err := scanTenant(d.db.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE slug = $1`, slug))
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("tenant %s: %w", slug, mapErr(err))
+	}
+	return t, nil
+}
+
+// TenantByID finds a tenant by its id.
+func (d *DB) TenantByID(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := scanTenant(d.db.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("tenant %s: %w", id, mapErr(err))
+	}
+	return t, nil
+}
+
+// UpdateTenantSettings replaces a tenant's settings.
+func (d *DB) UpdateTenantSettings(ctx context.Context, id string, s store.TenantSettings) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("update tenant %s settings: %w", id, err)
+	}
+	res, err := d.db.ExecContext(ctx, `UPDATE tenants SET settings = $1 WHERE id = $2`, string(b), id)
+	if err != nil {
+		return fmt.Errorf("update tenant %s settings: %w", id, err)
+	}
+	return affected(res, "tenant "+id)
+}
+
 // ListTenants returns all tenants ordered by slug.
 func (d *DB) ListTenants(ctx context.Context) ([]store.Tenant, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, slug, name, created_at FROM tenants ORDER BY slug`)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants ORDER BY slug`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Tenant
 	for rows.Next() {
-		var t store.Tenant
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Slug, &t.Name, &created); err != nil {
+		t, err := scanTenant(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list tenants: %w", err)
 		}
-		t.CreatedAt = fromMillis(created)
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// affected turns "no row changed" into ErrNotFound.
+func affected(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
 }
 
 // CreateUser inserts u, filling in ID and CreatedAt when empty.
@@ -89,18 +142,8 @@ func createUser(ctx context.Context, ex execer, u store.User) (store.User, error
 
 // UserByEmail finds a user of one tenant by e-mail.
 func (d *DB) UserByEmail(ctx context.Context, tenantID, email string) (store.User, error) {
-	var u store.User
-	var role string
-	var created int64
-	err := d.db.QueryRowContext(ctx, `SELECT id, tenant_id, email, display_name, role, password_hash, disabled, created_at
-		FROM users WHERE tenant_id = $1 AND email = $2`, tenantID, email).
-		Scan(&u.ID, &u.TenantID, &u.Email, &u.DisplayName, &role, &u.PasswordHash, &u.Disabled, &created)
-	if err != nil {
-		return store.User{}, fmt.Errorf("user in tenant %s: %w", tenantID, mapErr(err))
-	}
-	u.Role = store.Role(role)
-	u.CreatedAt = fromMillis(created)
-	return u, nil
+	r, err := d.UserRecordByEmail(ctx, tenantID, email)
+	return r.User, err
 }
 
 // Bootstrap creates the first tenant and admin if no tenant exists yet.
