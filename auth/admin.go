@@ -258,6 +258,12 @@ func (s *Service) UpdateSettings(ctx context.Context, p *Principal, next store.T
 		}
 		next.AllowedOrigins[i] = norm
 	}
+	if next.CustomerPageURL != "" {
+		u, err := url.Parse(next.CustomerPageURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || u.User != nil {
+			return &ValidationError{"customer_page_url", "an http(s) URL without a fragment, e.g. https://www.example-bank.de/beratung"}
+		}
+	}
 	if next.AllowedOrigins == nil {
 		next.AllowedOrigins = []string{}
 	}
@@ -267,6 +273,9 @@ func (s *Service) UpdateSettings(ctx context.Context, p *Principal, next store.T
 	}
 	if err := s.st.UpdateTenantSettings(ctx, p.TenantID, next); err != nil {
 		return err
+	}
+	if s.settingsChanged != nil {
+		s.settingsChanged(p.TenantID)
 	}
 	old := cur.Settings
 	diff := func(action string, changed bool, from, to any) {
@@ -283,6 +292,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p *Principal, next store.T
 	diff("policy.origins_changed", !slices.Equal(old.AllowedOrigins, next.AllowedOrigins), old.AllowedOrigins, next.AllowedOrigins)
 	diff("policy.retention_changed", old.RetentionDays != next.RetentionDays, old.RetentionDays, next.RetentionDays)
 	diff("policy.region_changed", old.DataRegion != next.DataRegion, old.DataRegion, next.DataRegion)
+	diff("policy.customer_page_changed", old.CustomerPageURL != next.CustomerPageURL, old.CustomerPageURL, next.CustomerPageURL)
 	return nil
 }
 

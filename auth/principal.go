@@ -15,6 +15,7 @@ type Kind string
 const (
 	KindStaff  Kind = "staff"   // an admin or advisor with a session cookie
 	KindAPIKey Kind = "api_key" // the bank's backend with a bearer key
+	KindSystem Kind = "system"  // Lotse itself (retention, timeouts)
 )
 
 // Permissions an API key can hold. Staff get theirs from their role.
@@ -58,8 +59,11 @@ func staffPrincipal(t store.Tenant, u store.User, sess store.Session, ip string)
 
 // Actor names the principal in the audit log.
 func (p *Principal) Actor() string {
-	if p.Kind == KindAPIKey {
+	switch p.Kind {
+	case KindAPIKey:
 		return "api_key:" + p.APIKeyID
+	case KindSystem:
+		return "system"
 	}
 	return "user:" + p.UserID
 }

@@ -92,7 +92,13 @@ type Service struct {
 	log    zerolog.Logger
 	clock  func() time.Time
 	fails  *throttle
+
+	settingsChanged func(tenantID string)
 }
+
+// OnSettingsChanged registers fn to run after a tenant's settings change
+// (for caches of allowed origins and the like). Call before serving.
+func (s *Service) OnSettingsChanged(fn func(tenantID string)) { s.settingsChanged = fn }
 
 // New returns a Service.
 func New(cfg Config, deps Deps) (*Service, error) {

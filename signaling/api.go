@@ -18,8 +18,8 @@ import (
 	"github.com/lotse-io/lotse/store"
 )
 
-// Deps are the API's collaborators.
-type Deps struct {
+// APIDeps are the account API's collaborators.
+type APIDeps struct {
 	Log   zerolog.Logger
 	Auth  *auth.Service
 	Store auth.Store
@@ -34,7 +34,7 @@ type API struct {
 }
 
 // NewAPI returns the REST API for a node whose public origin is origin.
-func NewAPI(origin string, deps Deps) *API {
+func NewAPI(origin string, deps APIDeps) *API {
 	return &API{log: deps.Log.With().Str("component", "api").Logger(), auth: deps.Auth, st: deps.Store, origin: origin}
 }
 

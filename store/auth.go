@@ -31,6 +31,9 @@ type TenantSettings struct {
 	// RetentionDays is how long conversation records are kept.
 	RetentionDays int    `json:"retention_days"`
 	DataRegion    string `json:"data_region"`
+	// CustomerPageURL is the bank's page (with the SDK) that share links
+	// open, with the token in the fragment; empty: Lotse's landing page.
+	CustomerPageURL string `json:"customer_page_url"`
 }
 
 // DefaultTenantSettings are the settings of a new tenant.

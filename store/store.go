@@ -76,6 +76,7 @@ type Store interface {
 	Accounts
 	Sessions
 	APIKeys
+	Conversations
 	Bootstrapper
 	AuditLog
 	// Ping reports whether the database answers.

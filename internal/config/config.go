@@ -9,6 +9,7 @@ import (
 
 	"github.com/lotse-io/lotse/auth"
 	"github.com/lotse-io/lotse/internal/secret"
+	"github.com/lotse-io/lotse/signaling"
 )
 
 // Config is the whole configuration of a Lotse node.
@@ -27,12 +28,13 @@ type Config struct {
 	// session cookies on loopback, loopback ICE candidates, the demo bank.
 	Dev bool `yaml:"dev"`
 
-	Log       LogConfig       `yaml:"log"`
-	HTTP      HTTPConfig      `yaml:"http"`
-	TLS       TLSConfig       `yaml:"tls"`
-	Store     StoreConfig     `yaml:"store"`
-	Bootstrap BootstrapConfig `yaml:"bootstrap"`
-	Auth      auth.Config     `yaml:"auth"`
+	Log       LogConfig        `yaml:"log"`
+	HTTP      HTTPConfig       `yaml:"http"`
+	TLS       TLSConfig        `yaml:"tls"`
+	Store     StoreConfig      `yaml:"store"`
+	Bootstrap BootstrapConfig  `yaml:"bootstrap"`
+	Auth      auth.Config      `yaml:"auth"`
+	Signaling signaling.Config `yaml:"signaling"`
 }
 
 // LogConfig configures logging.
@@ -107,7 +109,8 @@ func Default() Config {
 		Bootstrap: BootstrapConfig{
 			AdminEmail: "admin@demo.local",
 		},
-		Auth: auth.DefaultConfig(),
+		Auth:      auth.DefaultConfig(),
+		Signaling: signaling.DefaultConfig(),
 	}
 }
 

@@ -214,6 +214,9 @@ func (c *Config) Validate() error {
 	if err := c.Auth.Validate(); err != nil {
 		return sectionError("auth", err)
 	}
+	if err := c.Signaling.Validate(); err != nil {
+		return sectionError("signaling", err)
+	}
 	if c.Store.Driver != "sqlite" {
 		return &Error{Key: "store.driver", Msg: fmt.Sprintf("%q is not supported (use sqlite)", c.Store.Driver)}
 	}

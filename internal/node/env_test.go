@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,6 +46,11 @@ type env struct {
 func newEnv(t testing.TB, hasher *auth.Hasher, mutate func(*config.Config)) *env {
 	t.Helper()
 	cfg := testConfig(t)
+	l, lerr := net.Listen("tcp", "127.0.0.1:0")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	cfg.PublicURL = "http://" + l.Addr().String()
 	cfg.Bootstrap.AdminPassword = adminPassword
 	cfg.Auth.FailureFloor = 5 * time.Millisecond
 	cfg.Auth.MaxDelay = 10 * time.Millisecond
@@ -56,8 +62,11 @@ func newEnv(t testing.TB, hasher *auth.Hasher, mutate func(*config.Config)) *env
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(n.Handler())
-	t.Cleanup(func() { srv.Close(); n.Close() })
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: n.Handler()}}
+	srv.Start()
+	bg, stop := context.WithCancel(context.Background())
+	n.signal.Start(bg)
+	t.Cleanup(func() { srv.Close(); stop(); n.signal.Wait(); n.Close() })
 	return &env{t: t, n: n, srv: srv, clock: c}
 }
 

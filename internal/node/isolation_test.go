@@ -28,10 +28,26 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	r.json(t, &bKey)
 	bSettingsBefore := e.tenant("bank-b").Settings
+	r = bc.do("POST", "/api/v1/conversations", map[string]string{"subject": "B secret subject", "customer_name": "B Kundin"})
+	var bConv struct {
+		ID       string `json:"id"`
+		ShareURL string `json:"share_url"`
+		Code     string `json:"code"`
+	}
+	r.json(t, &bConv)
+	if r.status != 201 {
+		t.Fatalf("create B conversation: %d %s", r.status, r.body)
+	}
+	// Tenant A's backend key, with every permission.
+	a0 := e.mustLogin("demo", "admin@demo.local", adminPassword)
+	r = a0.do("POST", "/api/v1/admin/api-keys", map[string]any{"name": "A backend", "permissions": []string{"conversations:read", "conversations:write", "records:read", "records:delete"}})
+	var aKey struct{ Key string }
+	r.json(t, &aKey)
 
 	// Everything that would betray B if it showed up in A's answers.
-	secrets := []string{"bank-b", "BANK-B", "boss@bank-b.example", "berta@bank-b.example", bAdmin.ID, bAdv.ID, bKey.APIKey.ID, bKey.APIKey.Prefix, "B backend"}
-	ids := map[string]string{"user": bAdv.ID, "api_key": bKey.APIKey.ID}
+	secrets := []string{"bank-b", "BANK-B", "boss@bank-b.example", "berta@bank-b.example", bAdmin.ID, bAdv.ID, bKey.APIKey.ID, bKey.APIKey.Prefix,
+		"B backend", bConv.ID, "B secret subject", "B Kundin"}
+	ids := map[string]string{"user": bAdv.ID, "api_key": bKey.APIKey.ID, "conversation": bConv.ID}
 
 	for _, rt := range e.n.Routes() {
 		t.Run(rt.Pattern(), func(t *testing.T) {
@@ -46,25 +62,30 @@ func TestTenantIsolation(t *testing.T) {
 			if strings.Contains(path, "{") {
 				t.Fatalf("route %s has a wildcard without IDKinds", rt.Pattern())
 			}
-			a := e.mustLogin("demo", "admin@demo.local", adminPassword)
-			var body any
-			if rt.Method != "GET" {
-				if strings.HasPrefix(rt.Path, "/console") {
-					body = "csrf_token=" + url.QueryEscape(a.csrf)
-				} else {
-					body = []byte(`{}`)
+			callers := map[string]*client{"admin session": e.mustLogin("demo", "admin@demo.local", adminPassword)}
+			if rt.APIPerm != "" {
+				callers["API key"] = &client{e: e, bearer: aKey.Key}
+			}
+			for who, a := range callers {
+				var body any
+				if rt.Method != "GET" {
+					if strings.HasPrefix(rt.Path, "/console") {
+						body = "csrf_token=" + url.QueryEscape(a.csrf)
+					} else {
+						body = []byte(`{}`)
+					}
 				}
-			}
-			res := a.do(rt.Method, path, body)
-			if len(rt.IDKinds) > 0 && res.status != 404 {
-				t.Errorf("%s %s with tenant B's id = %d %s, want 404", rt.Method, path, res.status, res.body)
-			}
-			if res.status >= 500 {
-				t.Errorf("%s %s = %d", rt.Method, path, res.status)
-			}
-			for _, s := range secrets {
-				if strings.Contains(string(res.body), s) {
-					t.Errorf("%s %s answer contains tenant B's %q", rt.Method, path, s)
+				res := a.do(rt.Method, path, body)
+				if len(rt.IDKinds) > 0 && res.status != 404 {
+					t.Errorf("%s: %s %s with tenant B's id = %d %s, want 404", who, rt.Method, path, res.status, res.body)
+				}
+				if res.status >= 500 {
+					t.Errorf("%s: %s %s = %d", who, rt.Method, path, res.status)
+				}
+				for _, s := range secrets {
+					if strings.Contains(string(res.body), s) {
+						t.Errorf("%s: %s %s answer contains tenant B's %q", who, rt.Method, path, s)
+					}
 				}
 			}
 		})
@@ -81,6 +102,9 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	if got := e.tenant("bank-b").Settings; got.Password != bSettingsBefore.Password || got.RetentionDays != bSettingsBefore.RetentionDays {
 		t.Errorf("tenant B's settings changed")
+	}
+	if rec, err := e.n.db.Conversation(ctx, bAdv.TenantID, bConv.ID); err != nil || rec.State != "created" || rec.Share.Revoked {
+		t.Errorf("tenant B's conversation changed: %+v %v", rec, err)
 	}
 	if len(e.auditActions("bank-b")) == 0 {
 		t.Fatal("tenant B has no audit rows at all")

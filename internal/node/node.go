@@ -61,6 +61,7 @@ type Node struct {
 	auth     *auth.Service
 	api      *signaling.API
 	console  *console.Console
+	signal   *signaling.Service
 	handler  http.Handler
 	draining atomic.Bool
 
@@ -109,7 +110,22 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	origin := route.Origin(cfg.PublicURL)
-	n.api = signaling.NewAPI(origin, signaling.Deps{Log: deps.Log, Auth: n.auth, Store: db})
+	n.api = signaling.NewAPI(origin, signaling.APIDeps{Log: deps.Log, Auth: n.auth, Store: db})
+	keys := map[string][]byte{}
+	for _, name := range []string{"join-token.key", "code.key", "secret.key"} {
+		if keys[name], err = keyfile.Load(cfg.DataDir, name, 32); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	n.signal, err = signaling.New(cfg.Signaling, signaling.Deps{Log: deps.Log, Auth: n.auth, Store: db, Registerer: n.reg,
+		JoinKey: keys["join-token.key"], CodeKey: keys["code.key"], SecretKey: keys["secret.key"], PublicURL: origin, Now: deps.Now})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.auth.OnSettingsChanged(func(string) { n.signal.InvalidateOrigins() })
+	n.OnShutdown("signaling", n.signal.Shutdown)
 	n.console, err = console.New(origin, n.auth, db, deps.Log)
 	if err != nil {
 		db.Close()
@@ -228,12 +244,17 @@ func (n *Node) Run(ctx context.Context, l net.Listener) error {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 		l = tls.NewListener(l, srv.TLSConfig)
 	}
+	bg, stopBG := context.WithCancel(context.Background())
+	stopBackground := func() { stopBG(); n.signal.Wait() }
+	n.signal.Start(bg)
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	n.log.Info().Str("addr", l.Addr().String()).Str("console", n.cfg.PublicURL+"/console").Msg("listening")
 
 	select {
 	case err := <-errc:
+		stopBackground()
 		n.db.Close()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
@@ -272,6 +293,7 @@ func (n *Node) Run(ctx context.Context, l net.Listener) error {
 	}
 	wg.Wait()
 	<-errc // http.ErrServerClosed
+	stopBackground()
 	if cerr := n.db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lotse-io/lotse/internal/buildinfo"
 	"github.com/lotse-io/lotse/internal/route"
 	"github.com/lotse-io/lotse/internal/web"
+	"github.com/lotse-io/lotse/signaling"
 )
 
 // healthBody is the body of /healthz and a ready /readyz.
@@ -29,6 +30,7 @@ func (n *Node) routes() *http.ServeMux {
 	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
 	mux.Handle("GET /sdk/v1/", n.assets.Handler("/sdk/v1/"))
+	mux.HandleFunc("GET /api/v1/signal", n.signal.ServeWS)
 	route.Mount(mux, n.Routes(), route.Options{Auth: n.auth, PublicOrigin: route.Origin(n.cfg.PublicURL), LoginPath: console.LoginPath})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console", http.StatusFound)
@@ -41,8 +43,12 @@ func (n *Node) routes() *http.ServeMux {
 // Routes lists every authenticated-or-public application route of the node
 // (REST API and console pages), the same list the router is built from.
 func (n *Node) Routes() []route.Route {
-	return append(n.api.Routes(), n.console.Routes()...)
+	rs := append(n.api.Routes(), n.signal.Routes()...)
+	return append(rs, n.console.Routes()...)
 }
+
+// Signaling returns the node's signalling service.
+func (n *Node) Signaling() *signaling.Service { return n.signal }
 
 // Auth returns the node's auth service.
 func (n *Node) Auth() *auth.Service { return n.auth }

@@ -1,0 +1,135 @@
+package signaling
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lotse-io/lotse/signaling/wire"
+)
+
+// WebSocket close codes (RFC 6455 §7.4; 4000–4999 are ours).
+const (
+	closeNormal      = websocket.CloseNormalClosure     // 1000: left, removed, conversation ended
+	closePolicy      = websocket.ClosePolicyViolation   // 1008: sustained flooding
+	closeTooBig      = websocket.CloseMessageTooBig     // 1009: a message over 64 KiB
+	closeRestart     = websocket.CloseServiceRestart    // 1012: node shutting down; reconnect
+	closeReplaced    = 4001                             // the participant connected again elsewhere
+	closeSlow        = 4002                             // could not keep up; resume to catch up
+	closeJoinTimeout = 4008                             // no join message in time
+	closeBadToken    = 4401                             // join token invalid or expired
+	closeBadOrigin   = 4403                             // page origin not allowed for this tenant
+	closeEnded       = 4410                             // the conversation is over
+	closeProtocol    = websocket.CloseProtocolError     // 1002
+	closeInternal    = websocket.CloseInternalServerErr // 1011
+)
+
+// wsConn is one WebSocket. Only its writer goroutine writes data frames;
+// everyone else queues with enqueue (never blocking) or asks for a close.
+type wsConn struct {
+	ws           *websocket.Conn
+	out          chan []byte
+	ctrl         chan closeReq
+	done         chan struct{} // closed when the writer has finished
+	pingInterval time.Duration
+
+	closeOnce sync.Once
+	mu        sync.Mutex // guards closing
+	closing   bool
+}
+
+type closeReq struct {
+	code   int
+	reason string
+}
+
+func newWSConn(ws *websocket.Conn, queue int, ping time.Duration) *wsConn {
+	return &wsConn{ws: ws, out: make(chan []byte, queue), ctrl: make(chan closeReq, 1), done: make(chan struct{}), pingInterval: ping}
+}
+
+// enqueue queues a data frame; false when the queue is full or the
+// connection is closing.
+func (c *wsConn) enqueue(data []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	select {
+	case c.out <- data:
+		return true
+	default:
+		return false
+	}
+}
+
+// send marshals and queues an unsequenced message.
+func (c *wsConn) send(m wire.Message) bool {
+	b, err := json.Marshal(m)
+	return err == nil && c.enqueue(b)
+}
+
+// closeWith flushes what is queued, then sends a close frame with code and
+// reason and closes the connection. Later calls do nothing.
+func (c *wsConn) closeWith(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closing = true
+		c.mu.Unlock()
+		c.ctrl <- closeReq{code, reason}
+	})
+}
+
+// reconnect tells the client to come back later and closes with 1012.
+func (c *wsConn) reconnect(reason string, afterMS int) {
+	c.send(&wire.Reconnect{Header: wire.Header{Type: "reconnect"}, Reason: reason, AfterMS: afterMS})
+	c.closeWith(closeRestart, reason)
+}
+
+const writeWait = 10 * time.Second
+
+// writeLoop writes queued frames and pings until a close is requested or a
+// write fails; then it closes the socket.
+func (c *wsConn) writeLoop() {
+	defer close(c.done)
+	defer c.ws.Close()
+	ping := time.NewTicker(c.pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case data := <-c.out:
+			if !c.write(data) {
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
+		case req := <-c.ctrl:
+			for drained := false; !drained; {
+				select {
+				case data := <-c.out:
+					if !c.write(data) {
+						return
+					}
+				default:
+					drained = true
+				}
+			}
+			if len(req.reason) > 120 {
+				req.reason = req.reason[:120]
+			}
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(req.code, req.reason), time.Now().Add(writeWait))
+			// Give the client a moment to answer the close frame.
+			_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+func (c *wsConn) write(data []byte) bool {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.ws.WriteMessage(websocket.TextMessage, data) == nil
+}

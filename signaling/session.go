@@ -1,0 +1,140 @@
+package signaling
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/lotse-io/lotse/signaling/wire"
+)
+
+// session is one participant's signalling session. It outlives a dropped
+// WebSocket for the resume window: messages sent meanwhile are numbered and
+// kept in a ring buffer, and a resumed connection gets exactly the ones it
+// missed, in order.
+type session struct {
+	id          string
+	resumeToken string
+	room        *Room
+	member      *member
+
+	mu      sync.Mutex // guards the fields below
+	seq     uint64     // seq of the last sequenced message
+	ring    []sent     // the last len(ring) sequenced messages
+	conn    *wsConn    // nil while disconnected
+	dropped time.Time  // when conn was lost (zero while connected)
+	closed  bool
+}
+
+type sent struct {
+	seq  uint64
+	data []byte
+}
+
+func newSession(room *Room, m *member, ringSize int) *session {
+	return &session{id: newID(), resumeToken: newSecret(), room: room, member: m, ring: make([]sent, 0, min(ringSize, 64)), conn: nil}
+}
+
+// send numbers msg, keeps it for resumption and queues it on the current
+// connection. It never blocks: a connection whose queue is full is closed
+// (the client resumes and gets the backlog from the ring).
+func (s *session) send(msg wire.Message, ringSize int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.seq++
+	msg.Head().Seq = s.seq
+	data, err := json.Marshal(msg)
+	msg.Head().Seq = 0
+	if err != nil {
+		return
+	}
+	if len(s.ring) < ringSize {
+		s.ring = append(s.ring, sent{s.seq, data})
+	} else {
+		copy(s.ring, s.ring[1:])
+		s.ring[len(s.ring)-1] = sent{s.seq, data}
+	}
+	if s.conn != nil && !s.conn.enqueue(data) {
+		s.conn.closeWith(closeSlow, "too slow: resume to catch up")
+		s.detachLocked(time.Now())
+	}
+}
+
+// attach makes c the session's connection, queues first (the Joined
+// message) and then replays what it missed after replayAfter; it reports
+// false when the ring no longer holds all of them.
+func (s *session) attach(c *wsConn, first []byte, replayAfter uint64, replay bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if replay {
+		if replayAfter > s.seq {
+			return false
+		}
+		if replayAfter < s.seq && (len(s.ring) == 0 || s.ring[0].seq > replayAfter+1) {
+			return false
+		}
+	}
+	if s.conn != nil && s.conn != c {
+		s.conn.closeWith(closeReplaced, "replaced by a newer connection")
+	}
+	s.conn = c
+	s.dropped = time.Time{}
+	if first != nil {
+		c.enqueue(first)
+	}
+	if replay {
+		for _, m := range s.ring {
+			if m.seq > replayAfter {
+				c.enqueue(m.data)
+			}
+		}
+	}
+	return true
+}
+
+// detach forgets conn if it is still the current one.
+func (s *session) detach(c *wsConn, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != c {
+		return false
+	}
+	s.detachLocked(at)
+	return true
+}
+
+func (s *session) detachLocked(at time.Time) {
+	s.conn = nil
+	s.dropped = at
+}
+
+// connected reports whether a connection is attached.
+func (s *session) connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil
+}
+
+// droppedSince returns when the connection was lost (zero if connected).
+func (s *session) droppedSince() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// close ends the session and closes its connection with code and reason.
+func (s *session) close(code int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.conn != nil {
+		s.conn.closeWith(code, reason)
+		s.conn = nil
+	}
+}
