@@ -54,7 +54,7 @@ func New(origin string, a *auth.Service, st auth.Store, log zerolog.Logger) (*Co
 		},
 	}
 	c := &Console{auth: a, st: st, origin: origin, log: log.With().Str("component", "console").Logger(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"login", "account", "users", "user", "settings", "apikeys", "audit", "message", "app"} {
+	for _, name := range []string{"login", "account", "users", "user", "settings", "apikeys", "audit", "message", "app", "landing"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
@@ -80,6 +80,7 @@ func (c *Console) Routes() []route.Route {
 	}
 	return []route.Route{
 		h("GET", "/console", route.Staff, nil, c.app),
+		{Method: "GET", Path: "/j/{token}", Access: route.Public, IDKinds: map[string]string{"token": "share_token"}, Handle: c.landing},
 		h("GET", "/console/login", route.Public, nil, c.loginPage),
 		h("POST", "/console/login", route.Public, nil, c.loginPost),
 		h("POST", "/console/logout", route.StaffAnyStage, nil, c.logout),

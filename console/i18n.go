@@ -128,6 +128,8 @@ var messages = map[string][2]string{ // [de, en]
 	"language":          {"English", "Deutsch"},
 	"conversations":     {"Gespräche", "Conversations"},
 	"never":             {"nie", "never"},
+	"landing_title":     {"Ihre Beratung", "Your advice session"},
+	"landing_noscript":  {"Für die Beratung wird JavaScript benötigt.", "The session needs JavaScript."},
 }
 
 // translate returns the text for key in lang (the key itself if unknown,

@@ -18,6 +18,14 @@ func (c *Console) app(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	return c.render(w, r, http.StatusOK, "app", page{Title: "Lotse", Nav: "app", P: p})
 }
 
+// landing is Lotse's own page for customers when the bank has no page with
+// the SDK: the widget fills it. The token stays in the path for the SDK;
+// the page sends no referrer and is never cached.
+func (c *Console) landing(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	lang := language(w, r)
+	return c.render(w, r, http.StatusOK, "landing", page{Lang: lang, Title: translate(lang, "landing_title")})
+}
+
 type loginData struct {
 	Tenant, Email, Next string
 	NeedCode            bool

@@ -30,13 +30,15 @@ const (
 // everyone else queues with enqueue (never blocking) or asks for a close.
 type wsConn struct {
 	ws           *websocket.Conn
-	out          chan []byte
+	limit        int           // most frames that may wait in out
+	wake         chan struct{} // nudges the writer (capacity 1)
 	ctrl         chan closeReq
 	done         chan struct{} // closed when the writer has finished
 	pingInterval time.Duration
 
 	closeOnce sync.Once
-	mu        sync.Mutex // guards closing
+	mu        sync.Mutex // guards the fields below
+	out       [][]byte   // frames waiting; grows only while a client lags, so idle connections hold nothing
 	closing   bool
 }
 
@@ -46,23 +48,33 @@ type closeReq struct {
 }
 
 func newWSConn(ws *websocket.Conn, queue int, ping time.Duration) *wsConn {
-	return &wsConn{ws: ws, out: make(chan []byte, queue), ctrl: make(chan closeReq, 1), done: make(chan struct{}), pingInterval: ping}
+	return &wsConn{ws: ws, limit: queue, wake: make(chan struct{}, 1), ctrl: make(chan closeReq, 1), done: make(chan struct{}), pingInterval: ping}
 }
 
 // enqueue queues a data frame; false when the queue is full or the
 // connection is closing.
 func (c *wsConn) enqueue(data []byte) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing {
+	if c.closing || len(c.out) >= c.limit {
+		c.mu.Unlock()
 		return false
 	}
+	c.out = append(c.out, data)
+	c.mu.Unlock()
 	select {
-	case c.out <- data:
-		return true
+	case c.wake <- struct{}{}:
 	default:
-		return false
 	}
+	return true
+}
+
+// take returns the frames waiting and empties the queue.
+func (c *wsConn) take() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.out
+	c.out = nil
+	return out
 }
 
 // send marshals and queues an unsequenced message.
@@ -97,10 +109,18 @@ func (c *wsConn) writeLoop() {
 	defer c.ws.Close()
 	ping := time.NewTicker(c.pingInterval)
 	defer ping.Stop()
+	flush := func() bool {
+		for _, data := range c.take() {
+			if !c.write(data) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
-		case data := <-c.out:
-			if !c.write(data) {
+		case <-c.wake:
+			if !flush() {
 				return
 			}
 		case <-ping.C:
@@ -108,15 +128,8 @@ func (c *wsConn) writeLoop() {
 				return
 			}
 		case req := <-c.ctrl:
-			for drained := false; !drained; {
-				select {
-				case data := <-c.out:
-					if !c.write(data) {
-						return
-					}
-				default:
-					drained = true
-				}
+			if !flush() {
+				return
 			}
 			if len(req.reason) > 120 {
 				req.reason = req.reason[:120]

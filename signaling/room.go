@@ -69,7 +69,7 @@ func (r *Room) eachLocked(fn func(*member)) {
 // the sequence number differs).
 func (r *Room) sendLocked(m *member, msg wire.Message) {
 	if m.sess != nil {
-		m.sess.send(msg, r.hub.cfg.ReplayBuffer)
+		m.sess.send(msg, r.hub.cfg.ReplayBuffer, r.hub.cfg.ResumeWindow)
 	}
 }
 
@@ -140,7 +140,7 @@ func (r *Room) join(ctx context.Context, claims *auth.JoinClaims, c *wsConn, ice
 		m.sess.close(closeReplaced, "replaced by a newer connection")
 		r.hub.forget(m.sess)
 	}
-	s := newSession(r, m, r.hub.cfg.ReplayBuffer)
+	s := newSession(r, m)
 	m.sess = s
 	m.connectedAt = now
 	r.hub.remember(s)
@@ -251,7 +251,11 @@ func (r *Room) sweep(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, m := range r.members {
-		if m.sess == nil || m.sess.connected() {
+		if m.sess == nil {
+			continue
+		}
+		if m.sess.connected() {
+			m.sess.prune(now, r.hub.cfg.ResumeWindow)
 			continue
 		}
 		if d := m.sess.droppedSince(); !d.IsZero() && now.Sub(d) > r.hub.cfg.ResumeWindow {

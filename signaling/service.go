@@ -155,6 +155,7 @@ type Service struct {
 	origins *originCache
 
 	wakeWebhooks chan struct{}
+	writeBuffers *sync.Pool
 	wg           sync.WaitGroup
 }
 
@@ -174,6 +175,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		tokens: auth.NewJoinTokens(deps.JoinKey, cfg.JoinTokenTTL, deps.Now), codeKey: deps.CodeKey, box: box, pub: deps.PublicURL,
 		ice: deps.ICEServers, clock: deps.Now, codes: newFailureCounter(cfg.CodeWindow), wakeWebhooks: make(chan struct{}, 1)}
 	s.origins = newOriginCache(deps.Store, 10*time.Second)
+	s.writeBuffers = &sync.Pool{}
 	s.hub = newHub(cfg, s, s.log)
 	s.metrics = newMetrics(deps.Registerer, s.hub)
 	return s, nil

@@ -28,17 +28,18 @@ type session struct {
 
 type sent struct {
 	seq  uint64
+	at   time.Time
 	data []byte
 }
 
-func newSession(room *Room, m *member, ringSize int) *session {
-	return &session{id: newID(), resumeToken: newSecret(), room: room, member: m, ring: make([]sent, 0, min(ringSize, 64)), conn: nil}
+func newSession(room *Room, m *member) *session {
+	return &session{id: newID(), resumeToken: newSecret(), room: room, member: m}
 }
 
 // send numbers msg, keeps it for resumption and queues it on the current
 // connection. It never blocks: a connection whose queue is full is closed
 // (the client resumes and gets the backlog from the ring).
-func (s *session) send(msg wire.Message, ringSize int) {
+func (s *session) send(msg wire.Message, ringSize int, keep time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -51,16 +52,38 @@ func (s *session) send(msg wire.Message, ringSize int) {
 	if err != nil {
 		return
 	}
-	if len(s.ring) < ringSize {
-		s.ring = append(s.ring, sent{s.seq, data})
-	} else {
-		copy(s.ring, s.ring[1:])
-		s.ring[len(s.ring)-1] = sent{s.seq, data}
-	}
+	now := time.Now()
+	s.pruneLocked(now, ringSize-1, keep)
+	s.ring = append(s.ring, sent{s.seq, now, data})
 	if s.conn != nil && !s.conn.enqueue(data) {
 		s.conn.closeWith(closeSlow, "too slow: resume to catch up")
 		s.detachLocked(time.Now())
 	}
+}
+
+// prune drops what a client can no longer need (see pruneLocked).
+func (s *session) prune(now time.Time, keep time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneLocked(now, len(s.ring), keep)
+}
+
+// pruneLocked keeps at most most messages, and none older than keep while
+// connected: a connected client has had those long since, and a client
+// that drops may resume only within keep. Idle sessions so hold nothing.
+func (s *session) pruneLocked(now time.Time, most int, keep time.Duration) {
+	drop := 0
+	for drop < len(s.ring) && (len(s.ring)-drop > most || (s.conn != nil && now.Sub(s.ring[drop].at) > keep)) {
+		drop++
+	}
+	if drop == 0 {
+		return
+	}
+	if drop == len(s.ring) {
+		s.ring = nil
+		return
+	}
+	s.ring = append([]sent(nil), s.ring[drop:]...)
 }
 
 // attach makes c the session's connection, queues first (the Joined

@@ -27,7 +27,9 @@ func (s *Service) ServeWS(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	up := websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   4096, WriteBufferSize: 4096,
+		// Reuse the HTTP server's read buffer and share write buffers
+		// between connections: an idle connection then holds none.
+		ReadBufferSize: 0, WriteBufferSize: 4096, WriteBufferPool: s.writeBuffers,
 		CheckOrigin: func(r *http.Request) bool { return s.upgradeOriginOK(r) },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			code := "bad_upgrade"
@@ -48,11 +50,17 @@ func (s *Service) ServeWS(w http.ResponseWriter, r *http.Request) {
 		<-c.done
 		return
 	}
-	defer s.hub.untrack(c)
 	go c.writeLoop()
-	s.readLoop(context.WithoutCancel(r.Context()), c, origin, web.ClientIP(r.Context()).String())
-	c.closeWith(closeNormal, "")
-	<-c.done
+	// The reader runs on a goroutine of its own so that this handler's
+	// goroutine — with the deep stack of the HTTP server and middleware —
+	// ends now instead of living as long as the connection.
+	ctx, ip := context.WithoutCancel(r.Context()), web.ClientIP(r.Context()).String()
+	go func() {
+		defer s.hub.untrack(c)
+		s.readLoop(ctx, c, origin, ip)
+		c.closeWith(closeNormal, "")
+		<-c.done
+	}()
 }
 
 // upgradeOriginOK is the check before the tenant is known.

@@ -115,7 +115,7 @@ func Wrap(h http.Handler, o Options) http.Handler {
 			if o.Metrics != nil {
 				o.Metrics.observe(r.Method, route, status, d)
 			}
-			log.Info().Str("method", r.Method).Str("route", route).Str("path", r.URL.Path).
+			log.Info().Str("method", r.Method).Str("route", route).Str("path", logPath(r.URL.Path)).
 				Int("status", status).Dur("dur", d).Int64("bytes", sw.bytes).Str("ip", ip.String()).Msg("request")
 		}()
 		h.ServeHTTP(sw, r)
@@ -212,4 +212,16 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.status, w.wrote = http.StatusSwitchingProtocols, true
 	}
 	return hj.Hijack()
+}
+
+// logPath keeps secrets out of the access log: share-link tokens travel in
+// the path of the landing page (/j/<token>).
+func logPath(p string) string {
+	if strings.HasPrefix(p, "/j/") {
+		return "/j/[redacted]"
+	}
+	if len(p) > 200 {
+		return p[:200] + "…"
+	}
+	return p
 }

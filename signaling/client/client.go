@@ -196,3 +196,6 @@ func (c *Client) Close() {
 	c.ws.Close()
 	<-c.done
 }
+
+// Pending returns the channel of received messages (for draining).
+func (c *Client) Pending() <-chan wire.Message { return c.in }

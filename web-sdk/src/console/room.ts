@@ -1,0 +1,129 @@
+// The advisor's session room: waiting customers with Admit, participants,
+// chat, the conversation's timeline, and End. It reconnects by itself after
+// a network drop (SignalClient resumes the session).
+import { errorText, t } from "../i18n";
+import { ApiError, type JoinResponse, type Participant, type ServerMessage } from "../protocol";
+import { SignalClient } from "../signal";
+import { h, hhmm } from "../widget/dom";
+import { stateLabel, type Ctx } from "./main";
+
+interface RecordEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  type: string;
+}
+
+/** Opens the room of conversation id; returns a cleanup function. */
+export function openRoom(ctx: Ctx, id: string): () => void {
+  const { lang } = ctx;
+  const people = new Map<string, Participant>();
+  let selfID = "";
+  const status = h("p", { class: "status", role: "status" });
+  const waitingList = h("ul", { class: "waiting-list", "aria-live": "assertive" });
+  const partList = h("ul", { class: "participants" });
+  const chat = h("div", { class: "chat", role: "log", "aria-live": "polite" });
+  const typing = h("div", { class: "typing", "aria-live": "polite" });
+  const input = h("input", { name: "message", maxlength: 4000, "aria-label": t(lang, "message"), autocomplete: "off" });
+  const composer = h("form", { class: "composer" }, input, h("button", { type: "submit" }, t(lang, "send")));
+  const timeline = h("ol", { class: "timeline" });
+  const endBtn = h("button", { type: "button", class: "danger" }, t(lang, "end_session"));
+  const err = h("p", { class: "error", role: "alert", hidden: true });
+  ctx.main.append(
+    h("p", {}, h("a", { href: "#" }, "← " + t(lang, "back"))),
+    h("h1", {}, t(lang, "title")), err, status,
+    h("div", { class: "room" },
+      h("section", { class: "card" }, h("h2", {}, t(lang, "waiting_customers")), waitingList, h("h2", {}, t(lang, "participants")), partList, endBtn),
+      h("section", { class: "card" }, h("h2", {}, t(lang, "chat")), chat, typing, composer),
+      h("section", { class: "card" }, h("h2", {}, t(lang, "timeline")), timeline)));
+
+  let client: SignalClient | null = null;
+  const render = () => {
+    const waiting = [...people.values()].filter((p) => p.state === "waiting");
+    waitingList.replaceChildren(...waiting.map((p) =>
+      h("li", { "data-participant": p.id }, h("strong", {}, p.name), " ",
+        h("button", { type: "button", class: "admit", onclick: () => client?.send({ type: "admit", participant_id: p.id }) }, t(lang, "admit")), " ",
+        h("button", { type: "button", class: "secondary", onclick: () => client?.send({ type: "remove", participant_id: p.id }) }, t(lang, "remove")))));
+    if (waiting.length === 0) waitingList.append(h("li", { class: "muted" }, "—"));
+    partList.replaceChildren(...[...people.values()].filter((p) => p.state === "admitted").map((p) =>
+      h("li", { "data-participant": p.id }, `${p.name} (${p.role}) · ${p.connected ? t(lang, "connected") : t(lang, "disconnected")}`,
+        p.consent ? ` · ${t(lang, "consent_given")}: ${[p.consent.camera && t(lang, "share_camera"), p.consent.microphone && t(lang, "share_microphone"), p.consent.cobrowse && "Co-Browsing"].filter(Boolean).join(", ")}` : "",
+        p.id !== selfID && p.role === "customer" ? h("button", { type: "button", class: "secondary", onclick: () => client?.send({ type: "remove", participant_id: p.id }) }, t(lang, "remove")) : null)));
+  };
+  const addChat = (from: string, name: string, text: string, at: string) => {
+    chat.append(h("div", { class: "msg" + (from === selfID ? " mine" : "") }, h("span", { class: "who" }, `${name} · ${hhmm(at, lang)}`), text));
+    chat.scrollTop = chat.scrollHeight;
+  };
+  const loadTimeline = async () => {
+    try {
+      const rec = await ctx.call<{ state: string; events: RecordEvent[] }>("GET", "/api/v1/conversations/" + id);
+      status.textContent = stateLabel(lang, rec.state);
+      timeline.replaceChildren(...rec.events.map((e) => h("li", {}, `${hhmm(e.at, lang)} ${e.type}`)));
+    } catch {
+      /* shown by the connection state */
+    }
+  };
+  const onMessage = (m: ServerMessage) => {
+    switch (m.type) {
+      case "joined":
+        selfID = m.self.id;
+        if (!m.resumed) {
+          people.clear();
+          chat.replaceChildren();
+          for (const c of m.chat) addChat(c.from, c.name, c.text, c.at);
+        }
+        for (const p of m.participants) people.set(p.id, p);
+        break;
+      case "participant_joined":
+      case "participant_updated":
+        people.set(m.participant.id, m.participant);
+        if (m.participant.state === "waiting") document.title = "● " + t(lang, "waiting_customers");
+        break;
+      case "participant_left":
+        people.delete(m.participant_id);
+        break;
+      case "chat_delivered":
+        addChat(m.message.from, m.message.name, m.message.text, m.message.at);
+        break;
+      case "typing_update":
+        typing.textContent = m.active ? `${people.get(m.participant_id)?.name ?? ""} ${t(lang, "typing")}` : "";
+        break;
+      case "conversation_ended":
+        status.textContent = t(lang, "ended");
+        composer.hidden = endBtn.hidden = true;
+        break;
+      case "error":
+        err.textContent = m.message;
+        err.hidden = false;
+        break;
+    }
+    render();
+    void loadTimeline();
+  };
+
+  const token = async () => (await ctx.call<JoinResponse>("POST", `/api/v1/conversations/${id}/token`)).join_token;
+  void (async () => {
+    try {
+      const res = await ctx.call<JoinResponse>("POST", `/api/v1/conversations/${id}/token`);
+      client = new SignalClient(res.signal_url, res.join_token, token);
+      client.on(onMessage);
+      client.onState((s) => {
+        if (s === "reconnecting") status.textContent = t(lang, "reconnecting");
+      });
+      await client.start();
+    } catch (x) {
+      err.textContent = errorText(lang, x instanceof ApiError ? x.code : "generic");
+      err.hidden = false;
+    }
+  })();
+  composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    client?.send({ type: "chat", text });
+    input.value = "";
+  });
+  endBtn.addEventListener("click", () => client?.send({ type: "end" }));
+  document.title = t(lang, "title") + " · Lotse";
+  return () => client?.stop();
+}

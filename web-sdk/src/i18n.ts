@@ -1,0 +1,93 @@
+// Texts of the customer widget and the advisor console, German and English.
+export type Lang = "de" | "en";
+
+const texts = {
+  title: ["Beratung", "Advice session"],
+  join_intro: ["Ihr Berater erwartet Sie. Bitte geben Sie Ihren Namen ein und wählen Sie, was Sie teilen möchten.", "Your advisor is expecting you. Enter your name and choose what you want to share."],
+  your_name: ["Ihr Name", "Your name"],
+  share_camera: ["Kamera", "Camera"],
+  share_microphone: ["Mikrofon", "Microphone"],
+  share_page: ["Diese Seite mit dem Berater teilen (Eingaben in geschützten Feldern bleiben verborgen)", "Share this page with the advisor (input in protected fields stays hidden)"],
+  consent_terms: ["Ich bin mit der Durchführung der Beratung und der Protokollierung des Gesprächs einverstanden.", "I agree to the advice session and to the conversation being recorded."],
+  join: ["Beitreten", "Join"],
+  code_intro: ["Geben Sie den 6-stelligen Code ein, den Ihnen Ihr Berater genannt hat.", "Enter the 6-digit code your advisor gave you."],
+  code: ["Code", "Code"],
+  continue: ["Weiter", "Continue"],
+  waiting: ["Bitte einen Moment – Ihr Berater lässt Sie gleich eintreten.", "One moment please – your advisor will let you in shortly."],
+  admitted: ["Sie sind im Gespräch.", "You are in the session."],
+  chat: ["Chat", "Chat"],
+  message: ["Nachricht", "Message"],
+  send: ["Senden", "Send"],
+  leave: ["Verlassen", "Leave"],
+  minimise: ["Minimieren", "Minimise"],
+  restore: ["Beratung öffnen", "Open session"],
+  close: ["Schließen", "Close"],
+  typing: ["schreibt …", "is typing …"],
+  ended: ["Das Gespräch ist beendet. Vielen Dank!", "The session has ended. Thank you!"],
+  removed: ["Der Berater hat das Gespräch für Sie beendet.", "The advisor has ended the session for you."],
+  left: ["Sie haben das Gespräch verlassen.", "You left the session."],
+  reconnecting: ["Verbindung unterbrochen – wird wiederhergestellt …", "Connection lost – reconnecting …"],
+  advisor_left: ["Ihr Berater hat das Gespräch verlassen.", "Your advisor has left the session."],
+  err_link_expired: ["Dieser Link ist abgelaufen. Bitte bitten Sie Ihren Berater um einen neuen.", "This link has expired. Please ask your advisor for a new one."],
+  err_link_revoked: ["Dieser Link wurde zurückgezogen. Bitte bitten Sie Ihren Berater um einen neuen.", "This link was withdrawn. Please ask your advisor for a new one."],
+  err_link_used_up: ["Dieser Link wurde zu oft verwendet. Bitte bitten Sie Ihren Berater um einen neuen.", "This link was used too often. Please ask your advisor for a new one."],
+  err_link_invalid: ["Dieser Link ist ungültig.", "This link is not valid."],
+  err_code_invalid: ["Dieser Code ist ungültig oder abgelaufen. Bitte prüfen Sie die Ziffern.", "This code is invalid or has expired. Please check the digits."],
+  err_throttled: ["Zu viele Versuche. Bitte warten Sie einige Minuten.", "Too many attempts. Please wait a few minutes."],
+  err_conversation_ended: ["Dieses Gespräch ist bereits beendet.", "This session has already ended."],
+  err_origin_not_allowed: ["Diese Website darf keine Beratung starten.", "This website may not start sessions."],
+  err_consent_required: ["Bitte stimmen Sie der Beratung zu.", "Please agree to the session."],
+  err_invalid_name: ["Bitte geben Sie einen Namen mit 1 bis 80 Zeichen ein.", "Please enter a name of 1 to 80 characters."],
+  err_network: ["Keine Verbindung zum Server. Bitte prüfen Sie Ihre Internetverbindung.", "Cannot reach the server. Please check your internet connection."],
+  err_generic: ["Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.", "Something went wrong. Please try again."],
+  // Console
+  conversations: ["Gespräche", "Conversations"],
+  new_conversation: ["Neues Gespräch", "New conversation"],
+  subject: ["Thema", "Subject"],
+  customer_name: ["Name des Kunden", "Customer name"],
+  create: ["Anlegen", "Create"],
+  share_link: ["Link für den Kunden", "Link for the customer"],
+  copy: ["Kopieren", "Copy"],
+  copied: ["Kopiert", "Copied"],
+  phone_code: ["Code für Telefonkunden", "Code for phone customers"],
+  valid_until: ["gültig bis", "valid until"],
+  open: ["Öffnen", "Open"],
+  state_created: ["angelegt", "created"],
+  state_waiting: ["wartet", "waiting"],
+  state_active: ["aktiv", "active"],
+  state_ended: ["beendet", "ended"],
+  waiting_customers: ["Wartende Kunden", "Waiting customers"],
+  admit: ["Eintreten lassen", "Admit"],
+  remove: ["Entfernen", "Remove"],
+  end_session: ["Gespräch beenden", "End session"],
+  participants: ["Teilnehmende", "Participants"],
+  timeline: ["Verlauf", "Timeline"],
+  back: ["Zurück", "Back"],
+  none: ["Keine Gespräche.", "No conversations."],
+  connected: ["verbunden", "connected"],
+  disconnected: ["getrennt", "disconnected"],
+  consent_given: ["Einwilligung", "Consent"],
+} satisfies Record<string, [string, string]>;
+
+export type TextKey = keyof typeof texts;
+
+/** Returns the text for key in lang. */
+export function t(lang: Lang, key: TextKey): string {
+  return texts[key][lang === "en" ? 1 : 0];
+}
+
+/** Picks the language: explicit, then the page's, then the browser's, then German. */
+export function pickLang(explicit?: string | null): Lang {
+  for (const c of [explicit, document.documentElement.lang, ...(navigator.languages ?? [])]) {
+    const l = (c ?? "").toLowerCase();
+    if (l.startsWith("de")) return "de";
+    if (l.startsWith("en")) return "en";
+  }
+  return "de";
+}
+
+/** The message for an API error code. */
+export function errorText(lang: Lang, code: string): string {
+  const key = ("err_" + code) as TextKey;
+  return key in texts ? t(lang, key) : t(lang, "err_generic");
+}
