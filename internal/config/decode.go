@@ -120,6 +120,12 @@ func decodeInto(n *yaml.Node, v reflect.Value, path string) error {
 			return typeErr(n, path, "a whole number")
 		}
 		v.SetInt(i)
+	case reflect.Float64, reflect.Float32:
+		f, err := strconv.ParseFloat(n.Value, v.Type().Bits())
+		if err != nil {
+			return typeErr(n, path, "a number")
+		}
+		v.SetFloat(f)
 	case reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uint:
 		u, err := strconv.ParseUint(n.Value, 0, v.Type().Bits())
 		if err != nil {
