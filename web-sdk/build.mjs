@@ -22,6 +22,10 @@ await Promise.all([
   // The advisor console app.
   build({ ...common, entryPoints: ["src/console/main.ts"], outfile: "dist/console.js", format: "esm" }),
   copyFile("src/console/console.css", "dist/console.css"),
+  // Co-browse test harnesses (cobrowse/browser_test.go and the co-browse
+  // benchmark): not part of the SDK and linked from nowhere.
+  build({ ...common, entryPoints: ["src/cobrowse/testharness/customer.ts"], outfile: "dist/test/cobrowse-customer.js", format: "iife" }),
+  build({ ...common, entryPoints: ["src/cobrowse/testharness/viewer.ts"], outfile: "dist/test/cobrowse-viewer.js", format: "iife" }),
 ]);
 // Keep the placeholder that lets `go build` embed dist/ before a build.
 await writeFile("dist/.gitkeep", "");

@@ -48,7 +48,13 @@ func Load() *Assets {
 func load(fsys fs.FS) *Assets {
 	a := &Assets{files: map[string]file{}, built: time.Now()}
 	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(path.Base(p), ".") {
+		if err != nil || strings.HasPrefix(path.Base(p), ".") {
+			return nil
+		}
+		if d.IsDir() {
+			if p == "test" {
+				return fs.SkipDir // test harness bundles are read from disk by tests, never served
+			}
 			return nil
 		}
 		b, err := fs.ReadFile(fsys, p)

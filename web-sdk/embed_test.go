@@ -43,3 +43,10 @@ func TestServesBuiltFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestTestBundlesAreNotServed(t *testing.T) {
+	a := load(fstest.MapFS{"lotse.js": {Data: []byte("x")}, "test/cobrowse-customer.js": {Data: []byte("y")}})
+	if a.Has("test/cobrowse-customer.js") || !a.Has("lotse.js") {
+		t.Fatal("test bundles must not be embedded")
+	}
+}
