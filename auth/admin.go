@@ -264,6 +264,23 @@ func (s *Service) UpdateSettings(ctx context.Context, p *Principal, next store.T
 			return &ValidationError{"customer_page_url", "an http(s) URL without a fragment, e.g. https://www.example-bank.de/beratung"}
 		}
 	}
+	for name, list := range map[string][]string{"masking.mask": next.Masking.Mask, "masking.mask_text": next.Masking.MaskText, "masking.block": next.Masking.Block} {
+		if len(list) > 100 {
+			return &ValidationError{name, "at most 100 selectors"}
+		}
+		for _, sel := range list {
+			// Selectors run in the customer's browser (querySelectorAll); keep
+			// them to selector syntax so they cannot carry CSS rules.
+			if sel == "" || len(sel) > 300 || strings.ContainsAny(sel, "{};<\\") {
+				return &ValidationError{name, fmt.Sprintf("%q is not a plain CSS selector", sel)}
+			}
+		}
+	}
+	for _, l := range []*[]string{&next.Masking.Mask, &next.Masking.MaskText, &next.Masking.Block} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
 	if next.AllowedOrigins == nil {
 		next.AllowedOrigins = []string{}
 	}
@@ -293,6 +310,8 @@ func (s *Service) UpdateSettings(ctx context.Context, p *Principal, next store.T
 	diff("policy.retention_changed", old.RetentionDays != next.RetentionDays, old.RetentionDays, next.RetentionDays)
 	diff("policy.region_changed", old.DataRegion != next.DataRegion, old.DataRegion, next.DataRegion)
 	diff("policy.customer_page_changed", old.CustomerPageURL != next.CustomerPageURL, old.CustomerPageURL, next.CustomerPageURL)
+	diff("policy.masking_changed", !slices.Equal(old.Masking.Mask, next.Masking.Mask) || !slices.Equal(old.Masking.MaskText, next.Masking.MaskText) ||
+		!slices.Equal(old.Masking.Block, next.Masking.Block), old.Masking, next.Masking)
 	return nil
 }
 

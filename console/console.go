@@ -71,6 +71,13 @@ const LoginPath = "/console/login"
 const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// appCSP is the policy of the console app page. The co-browse viewer
+// rebuilds the customer's page in a same-origin, script-less iframe, which
+// inherits this policy: the page's inline styles and data: images and fonts
+// must render there. Scripts stay limited to our own files.
+const appCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; " +
+	"connect-src 'self'; font-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 // Routes lists the console's pages.
 func (c *Console) Routes() []route.Route {
 	user := map[string]string{"id": "user"}
@@ -131,7 +138,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", pageCSP)
+	if name == "app" {
+		h.Set("Content-Security-Policy", appCSP)
+	} else {
+		h.Set("Content-Security-Policy", pageCSP)
+	}
 	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())

@@ -281,9 +281,13 @@ func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request, p *auth.P
 		}
 		s = &cur
 	}
+	t, err := c.st.TenantByID(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
 	lang := language(w, r)
 	return c.render(w, r, status, "settings", page{Lang: lang, Title: translate(lang, "settings"), Nav: "settings", P: p,
-		Flash: flash, Error: errMsg, Data: map[string]any{"Settings": s}})
+		Flash: flash, Error: errMsg, Data: map[string]any{"Settings": s, "SiteKey": t.SiteKey, "Origin": c.origin}})
 }
 
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -313,6 +317,17 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *auth.P
 	s.AllowedOrigins = strings.Fields(r.PostFormValue("allowed_origins"))
 	s.RetentionDays = num("retention_days")
 	s.DataRegion = r.PostFormValue("data_region")
+	s.CustomerPageURL = strings.TrimSpace(r.PostFormValue("customer_page_url"))
+	lines := func(name string) []string {
+		var out []string
+		for _, l := range strings.Split(r.PostFormValue(name), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	s.Masking.Mask, s.Masking.MaskText, s.Masking.Block = lines("mask"), lines("mask_text"), lines("block")
 	err = c.auth.UpdateSettings(r.Context(), p, s)
 	if msg, ok := formError(err); ok {
 		return c.settingsPage(w, r, p, http.StatusBadRequest, &s, "", msg)

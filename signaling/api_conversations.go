@@ -28,6 +28,8 @@ func (s *Service) Routes() []route.Route {
 		{Method: "DELETE", Path: "/api/v1/conversations/{id}", Access: route.Staff, APIPerm: auth.PermRecordsDelete, IDKinds: conv, Handle: s.apiDelete},
 		{Method: "POST", Path: "/api/v1/join", Access: route.Public, Handle: s.apiJoin},
 		{Method: "OPTIONS", Path: "/api/v1/join", Access: route.Public, Handle: s.apiJoinPreflight},
+		{Method: "POST", Path: "/api/v1/rejoin", Access: route.Public, Handle: s.apiRejoin},
+		{Method: "OPTIONS", Path: "/api/v1/rejoin", Access: route.Public, Handle: s.apiJoinPreflight},
 		{Method: "GET", Path: "/api/v1/admin/webhook", Access: route.Admin, Handle: s.apiGetWebhook},
 		{Method: "PUT", Path: "/api/v1/admin/webhook", Access: route.Admin, Handle: s.apiSetWebhook},
 		{Method: "DELETE", Path: "/api/v1/admin/webhook", Access: route.Admin, Handle: s.apiDeleteWebhook},
@@ -182,6 +184,21 @@ func (s *Service) apiJoin(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 		return err
 	}
 	res, err := s.Exchange(r.Context(), in, web.ClientIP(r.Context()).String(), strings.ToLower(r.Header.Get("Origin")))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Service) apiRejoin(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	if !s.cors(w, r) {
+		return errOrigin
+	}
+	var in RejoinRequest
+	if err := web.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Rejoin(r.Context(), in, strings.ToLower(r.Header.Get("Origin")))
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,15 @@ type wsConn struct {
 
 	closeOnce sync.Once
 	mu        sync.Mutex // guards the fields below
-	out       [][]byte   // frames waiting; grows only while a client lags, so idle connections hold nothing
+	out       []frame    // frames waiting; grows only while a client lags, so idle connections hold nothing
 	closing   bool
+}
+
+// frame is one queued WebSocket message: JSON signalling as text, co-browse
+// protocol frames as binary.
+type frame struct {
+	binary bool
+	data   []byte
 }
 
 type closeReq struct {
@@ -53,13 +60,20 @@ func newWSConn(ws *websocket.Conn, queue int, ping time.Duration) *wsConn {
 
 // enqueue queues a data frame; false when the queue is full or the
 // connection is closing.
-func (c *wsConn) enqueue(data []byte) bool {
+func (c *wsConn) enqueue(data []byte) bool { return c.enqueueFrame(frame{data: data}) }
+
+// enqueueBinary queues a binary (co-browse) frame.
+func (c *wsConn) enqueueBinary(data []byte) bool {
+	return c.enqueueFrame(frame{binary: true, data: data})
+}
+
+func (c *wsConn) enqueueFrame(f frame) bool {
 	c.mu.Lock()
 	if c.closing || len(c.out) >= c.limit {
 		c.mu.Unlock()
 		return false
 	}
-	c.out = append(c.out, data)
+	c.out = append(c.out, f)
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
@@ -69,7 +83,7 @@ func (c *wsConn) enqueue(data []byte) bool {
 }
 
 // take returns the frames waiting and empties the queue.
-func (c *wsConn) take() [][]byte {
+func (c *wsConn) take() []frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.out
@@ -110,8 +124,8 @@ func (c *wsConn) writeLoop() {
 	ping := time.NewTicker(c.pingInterval)
 	defer ping.Stop()
 	flush := func() bool {
-		for _, data := range c.take() {
-			if !c.write(data) {
+		for _, f := range c.take() {
+			if !c.write(f) {
 				return false
 			}
 		}
@@ -142,7 +156,11 @@ func (c *wsConn) writeLoop() {
 	}
 }
 
-func (c *wsConn) write(data []byte) bool {
+func (c *wsConn) write(f frame) bool {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	return c.ws.WriteMessage(websocket.TextMessage, data) == nil
+	mt := websocket.TextMessage
+	if f.binary {
+		mt = websocket.BinaryMessage
+	}
+	return c.ws.WriteMessage(mt, f.data) == nil
 }

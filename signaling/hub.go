@@ -69,6 +69,18 @@ func (h *Hub) liveRoom(tenantID, convID string) *Room {
 	return h.rooms[roomKey(tenantID, convID)]
 }
 
+// roomByConv returns the live room of a conversation id, if loaded.
+func (h *Hub) roomByConv(convID string) *Room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.rooms {
+		if r.convID == convID {
+			return r
+		}
+	}
+	return nil
+}
+
 func (h *Hub) removeRoom(r *Room) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -31,6 +31,19 @@ type JoinResponse struct {
 	ConversationID string    `json:"conversation_id"`
 	ParticipantID  string    `json:"participant_id"`
 	SignalURL      string    `json:"signal_url"`
+	// RejoinToken (customers only) continues the session on the next page
+	// of the bank's site without a new consent: POST /api/v1/rejoin. The
+	// SDK keeps it in sessionStorage (this tab only).
+	RejoinToken string `json:"rejoin_token,omitempty"`
+	// Consent is what the customer agreed to (customers only).
+	Consent *wire.Consent `json:"consent,omitempty"`
+	// Masking are the tenant's co-browse masking rules (customers only).
+	Masking *store.MaskingRules `json:"masking,omitempty"`
+}
+
+// RejoinRequest is the body of POST /api/v1/rejoin.
+type RejoinRequest struct {
+	RejoinToken string `json:"rejoin_token"`
 }
 
 var (
@@ -127,8 +140,9 @@ func (s *Service) Exchange(ctx context.Context, in JoinRequest, ip, origin strin
 		return nil, errLinkUsedUp
 	}
 	consent, _ := json.Marshal(in.Consent)
+	rejoin := auth.NewToken(24)
 	p := store.Participant{ID: newID(), ConversationID: c.ID, TenantID: c.TenantID, Role: wire.RoleCustomer, DisplayName: name,
-		State: "", Consent: consent, CreatedAt: now}
+		State: "", Consent: consent, CreatedAt: now, RejoinHash: auth.HashToken(rejoin)}
 	if err := s.st.AddParticipant(ctx, p); err != nil {
 		return nil, err
 	}
@@ -140,22 +154,72 @@ func (s *Service) Exchange(ctx context.Context, in JoinRequest, ip, origin strin
 		map[string]any{"participant_id": p.ID, "name": name, "consent": in.Consent, "via": via}); err != nil {
 		return nil, err
 	}
-	grants := []string{auth.GrantSubscribe}
-	if in.Consent.Microphone {
-		grants = append(grants, auth.GrantPublishAudio)
-	}
-	if in.Consent.Camera {
-		grants = append(grants, auth.GrantPublishVideo)
-	}
-	if in.Consent.Cobrowse {
-		grants = append(grants, auth.GrantCobrowseShare)
-	}
-	tok, exp, err := s.tokens.Issue(auth.JoinClaims{Tenant: c.TenantID, Conversation: c.ID, Participant: p.ID, Role: wire.RoleCustomer, Name: name, Grants: grants})
+	res, err := s.customerToken(t, c.ID, p.ID, name, in.Consent)
 	if err != nil {
 		return nil, err
 	}
+	res.RejoinToken = rejoin
 	s.metrics.joins.WithLabelValues("ok_" + via).Inc()
-	return &JoinResponse{JoinToken: tok, ExpiresAt: exp, ConversationID: c.ID, ParticipantID: p.ID, SignalURL: s.signalURL()}, nil
+	return res, nil
+}
+
+// customerToken issues a customer's join token with the grants their
+// consent allows.
+func (s *Service) customerToken(t store.Tenant, convID, partID, name string, consent wire.Consent) (*JoinResponse, error) {
+	grants := []string{auth.GrantSubscribe}
+	if consent.Microphone {
+		grants = append(grants, auth.GrantPublishAudio)
+	}
+	if consent.Camera {
+		grants = append(grants, auth.GrantPublishVideo)
+	}
+	if consent.Cobrowse {
+		grants = append(grants, auth.GrantCobrowseShare)
+	}
+	tok, exp, err := s.tokens.Issue(auth.JoinClaims{Tenant: t.ID, Conversation: convID, Participant: partID, Role: wire.RoleCustomer, Name: name, Grants: grants})
+	if err != nil {
+		return nil, err
+	}
+	masking := t.Settings.Masking
+	return &JoinResponse{JoinToken: tok, ExpiresAt: exp, ConversationID: convID, ParticipantID: partID, SignalURL: s.signalURL(),
+		Consent: &consent, Masking: &masking}, nil
+}
+
+var errRejoin = web.Errorf(http.StatusNotFound, "rejoin_invalid", "this session cannot be continued; follow your link again")
+
+// Rejoin gives a customer who moves to another page of the bank's site a
+// new join token for the same participant, with the consent given before.
+func (s *Service) Rejoin(ctx context.Context, in RejoinRequest, origin string) (*JoinResponse, error) {
+	if in.RejoinToken == "" || len(in.RejoinToken) > 64 {
+		return nil, errRejoin
+	}
+	p, err := s.st.ParticipantByRejoinHash(ctx, auth.HashToken(in.RejoinToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errRejoin
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.st.Conversation(ctx, p.TenantID, p.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == wire.ConvEnded {
+		return nil, errConvEnded
+	}
+	if p.State == wire.StateRemoved {
+		return nil, errRejoin
+	}
+	t, err := s.st.TenantByID(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if !s.originAllowed(t, origin) {
+		return nil, errOrigin
+	}
+	var consent wire.Consent
+	_ = json.Unmarshal(p.Consent, &consent)
+	return s.customerToken(t, c.ID, p.ID, p.DisplayName, consent)
 }
 
 func (s *Service) signalURL() string {

@@ -194,6 +194,7 @@ func (r *Room) join(ctx context.Context, claims *auth.JoinClaims, c *wsConn, ice
 	}
 	// Joined goes out before anything else the session receives.
 	s.attach(c, joinedMsg, 0, false)
+	r.attachCobrowseLocked(m)
 	return s, nil
 }
 
@@ -353,6 +354,9 @@ func (r *Room) endLocked(ctx context.Context, reason, actor string) {
 			m.sess.close(closeNormal, "conversation ended")
 			m.sess = nil
 		}
+	}
+	if relay := r.hub.svc.cobrowse; relay != nil {
+		relay.End(r.convID)
 	}
 	r.hub.removeRoom(r)
 }

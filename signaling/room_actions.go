@@ -3,6 +3,8 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/lotse-io/lotse/auth"
 	"strings"
 	"time"
 
@@ -52,6 +54,7 @@ func (r *Room) admit(ctx context.Context, s *session, target string) error {
 			r.sendLocked(o, &wire.ParticipantJoined{Header: wire.Header{Type: "participant_joined"}, Participant: view})
 		}
 	})
+	r.attachCobrowseLocked(m)
 	// The customer learns they are in, who is here, and the chat so far.
 	r.sendLocked(m, &wire.ParticipantUpdated{Header: wire.Header{Type: "participant_updated"}, Participant: view})
 	for _, p := range r.participantsForLocked(m) {
@@ -151,6 +154,26 @@ func (r *Room) updateConsent(ctx context.Context, s *session, c wire.Consent) er
 	}
 	b, _ := json.Marshal(c)
 	m.rec.Consent = b
+	if !c.Cobrowse && m.hasGrant(auth.GrantCobrowseShare) {
+		// Withdrawing consent to co-browsing ends the sharing at once; it
+		// can only be given again with a new consent (a new join).
+		var kept []string
+		for _, g := range m.grants {
+			if g != auth.GrantCobrowseShare {
+				kept = append(kept, g)
+			}
+		}
+		m.grants = kept
+		if m.sess != nil {
+			m.sess.mu.Lock()
+			detach := m.sess.detachCobrowse
+			m.sess.detachCobrowse = nil
+			m.sess.mu.Unlock()
+			if detach != nil {
+				detach()
+			}
+		}
+	}
 	if err := r.hub.svc.st.UpdateParticipant(ctx, m.rec); err != nil {
 		return err
 	}

@@ -54,6 +54,9 @@ type Config struct {
 	RateLimit   float64 `yaml:"rate_limit"`
 	RateBurst   int     `yaml:"rate_burst"`
 	RateStrikes int     `yaml:"rate_strikes"`
+	// CobrowseFrameRate bounds binary co-browse frames per second per
+	// connection (burst: twice as many).
+	CobrowseFrameRate float64 `yaml:"cobrowse_frame_rate"`
 	// MaxConnections bounds WebSockets on this node.
 	MaxConnections int `yaml:"max_connections"`
 	// Webhooks.
@@ -71,7 +74,7 @@ func DefaultConfig() Config {
 		CodeFailuresPerIP: 10, CodeFailuresGlobal: 1000, CodeWindow: 10 * time.Minute,
 		JoinTokenTTL: 5 * time.Minute, EmptyTimeout: 10 * time.Minute, ResumeWindow: 30 * time.Second,
 		PingInterval: 15 * time.Second, JoinTimeout: 10 * time.Second, ReplayBuffer: 1024, SendQueue: 512,
-		RateLimit: 30, RateBurst: 100, RateStrikes: 50, MaxConnections: 20000,
+		RateLimit: 30, RateBurst: 100, RateStrikes: 50, CobrowseFrameRate: 200, MaxConnections: 20000,
 		WebhookTimeout: 10 * time.Second, WebhookMaxAttempts: 8, RetentionInterval: time.Hour,
 	}
 }
@@ -101,7 +104,7 @@ func (c *Config) Validate() error {
 		return errors.New("replay_buffer: between 16 and 65536")
 	case c.SendQueue < 16 || c.SendQueue > 1<<16:
 		return errors.New("send_queue: between 16 and 65536")
-	case c.RateLimit <= 0 || c.RateBurst < 1 || c.RateStrikes < 1:
+	case c.RateLimit <= 0 || c.RateBurst < 1 || c.RateStrikes < 1 || c.CobrowseFrameRate < 1:
 		return errors.New("rate_limit, rate_burst and rate_strikes must be positive")
 	case c.MaxConnections < 1:
 		return errors.New("max_connections: at least 1")
@@ -154,6 +157,7 @@ type Service struct {
 	codes   *failureCounter
 	origins *originCache
 
+	cobrowse     CobrowseRelay
 	wakeWebhooks chan struct{}
 	writeBuffers *sync.Pool
 	wg           sync.WaitGroup

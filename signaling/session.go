@@ -24,6 +24,17 @@ type session struct {
 	conn    *wsConn    // nil while disconnected
 	dropped time.Time  // when conn was lost (zero while connected)
 	closed  bool
+	// detachCobrowse unhooks the session from the co-browse relay.
+	detachCobrowse func()
+}
+
+// Send hands a co-browse frame to the current connection (cobrowse.Sink).
+// The co-browse protocol has its own sequence numbers and resync, so the
+// frame is not kept for resumption; false while disconnected or full.
+func (s *session) Send(b []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil && !s.closed && s.conn.enqueueBinary(b)
 }
 
 type sent struct {
@@ -154,6 +165,13 @@ func (s *session) droppedSince() time.Time {
 // close ends the session and closes its connection with code and reason.
 func (s *session) close(code int, reason string) {
 	s.mu.Lock()
+	detach := s.detachCobrowse
+	s.detachCobrowse = nil
+	defer func() {
+		if detach != nil {
+			detach() // outside s.mu: the relay may call Send while detaching
+		}
+	}()
 	defer s.mu.Unlock()
 	s.closed = true
 	if s.conn != nil {

@@ -86,11 +86,15 @@ type connState struct {
 	origin  string
 	ip      string
 	limiter *rate.Limiter
+	// frames limits co-browse frames, which come far more often than
+	// signalling messages (pointer at 20 Hz, DOM batches).
+	frames  *rate.Limiter
 	strikes []time.Time
 }
 
 func (s *Service) readLoop(ctx context.Context, c *wsConn, origin, ip string) {
-	st := &connState{c: c, origin: origin, ip: ip, limiter: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)}
+	st := &connState{c: c, origin: origin, ip: ip, limiter: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst),
+		frames: rate.NewLimiter(rate.Limit(s.cfg.CobrowseFrameRate), 2*int(s.cfg.CobrowseFrameRate))}
 	ws := c.ws
 	ws.SetReadLimit(wire.MaxMessageBytes)
 	_ = ws.SetReadDeadline(time.Now().Add(s.cfg.JoinTimeout))
@@ -120,6 +124,17 @@ func (s *Service) readLoop(ctx context.Context, c *wsConn, origin, ip string) {
 		}
 		if st.sess != nil {
 			_ = ws.SetReadDeadline(time.Now().Add(3 * s.cfg.PingInterval))
+		}
+		if mt == websocket.BinaryMessage && st.sess != nil {
+			if !st.frames.Allow() {
+				s.sendError(st, wire.Errorf(wire.CodeRateLimited, "too many co-browse frames"))
+				continue
+			}
+			s.metrics.messagesIn.WithLabelValues("cobrowse").Inc()
+			if pe := s.cobrowseFrame(ctx, st, data); pe != nil {
+				s.sendError(st, pe)
+			}
+			continue
 		}
 		if !st.limiter.Allow() {
 			s.sendError(st, wire.Errorf(wire.CodeRateLimited, "too many messages; slow down"))

@@ -34,6 +34,18 @@ type TenantSettings struct {
 	// CustomerPageURL is the bank's page (with the SDK) that share links
 	// open, with the token in the fragment; empty: Lotse's landing page.
 	CustomerPageURL string `json:"customer_page_url"`
+	// Masking are the tenant's own co-browse masking rules (CSS selectors)
+	// on top of the built-in ones.
+	Masking MaskingRules `json:"masking"`
+}
+
+// MaskingRules are CSS selectors the customer SDK applies before anything
+// leaves the browser: Mask hides input values, MaskText hides text, Block
+// replaces elements with same-size placeholders.
+type MaskingRules struct {
+	Mask     []string `json:"mask"`
+	MaskText []string `json:"mask_text"`
+	Block    []string `json:"block"`
 }
 
 // DefaultTenantSettings are the settings of a new tenant.

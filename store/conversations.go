@@ -48,6 +48,8 @@ type Participant struct {
 	AdmittedAt     time.Time
 	LeftAt         time.Time
 	ConnectedMS    int64
+	// RejoinHash is the SHA-256 of the customer's rejoin token.
+	RejoinHash string
 }
 
 // ConvEvent is one entry of a conversation's ordered record.
@@ -124,6 +126,8 @@ type Conversations interface {
 	AddParticipant(ctx context.Context, p Participant) error
 	UpdateParticipant(ctx context.Context, p Participant) error
 	Participants(ctx context.Context, tenantID, conversationID string) ([]Participant, error)
+	// ParticipantByRejoinHash finds a customer by the hash of their rejoin token.
+	ParticipantByRejoinHash(ctx context.Context, hash string) (Participant, error)
 
 	AppendConvEvent(ctx context.Context, e ConvEvent) (ConvEvent, error)
 	ConvEvents(ctx context.Context, tenantID, conversationID string, afterSeq int64, limit int) ([]ConvEvent, error)

@@ -19,6 +19,7 @@ type Tenant struct {
 	ID        string
 	Slug      string // short name used at login and in URLs, e.g. "demo"
 	Name      string // display name
+	SiteKey   string // public key of the one-line SDK embed ("pk_...")
 	Settings  TenantSettings
 	CreatedAt time.Time
 }
@@ -51,6 +52,7 @@ type User struct {
 type Tenants interface {
 	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
 	TenantBySlug(ctx context.Context, slug string) (Tenant, error)
+	TenantBySiteKey(ctx context.Context, key string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lotse-io/lotse/auth"
+	"github.com/lotse-io/lotse/cobrowse"
 	"github.com/lotse-io/lotse/internal/secret"
 	"github.com/lotse-io/lotse/signaling"
 )
@@ -35,6 +36,7 @@ type Config struct {
 	Bootstrap BootstrapConfig  `yaml:"bootstrap"`
 	Auth      auth.Config      `yaml:"auth"`
 	Signaling signaling.Config `yaml:"signaling"`
+	Cobrowse  cobrowse.Config  `yaml:"cobrowse"`
 }
 
 // LogConfig configures logging.
@@ -111,6 +113,7 @@ func Default() Config {
 		},
 		Auth:      auth.DefaultConfig(),
 		Signaling: signaling.DefaultConfig(),
+		Cobrowse:  cobrowse.DefaultConfig(),
 	}
 }
 

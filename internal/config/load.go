@@ -217,6 +217,10 @@ func (c *Config) Validate() error {
 	if err := c.Signaling.Validate(); err != nil {
 		return sectionError("signaling", err)
 	}
+	if err := c.Cobrowse.Validate(); err != nil {
+		key, msg, _ := strings.Cut(err.Error(), ": ")
+		return &Error{Key: key, Msg: msg} // cobrowse names its keys in full
+	}
 	if c.Store.Driver != "sqlite" {
 		return &Error{Key: "store.driver", Msg: fmt.Sprintf("%q is not supported (use sqlite)", c.Store.Driver)}
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lotse-io/lotse/auth"
+	"github.com/lotse-io/lotse/cobrowse"
+	"github.com/lotse-io/lotse/cobrowse/assetproxy"
 	"github.com/lotse-io/lotse/console"
 	"github.com/lotse-io/lotse/internal/buildinfo"
 	"github.com/lotse-io/lotse/internal/config"
@@ -62,6 +64,7 @@ type Node struct {
 	api      *signaling.API
 	console  *console.Console
 	signal   *signaling.Service
+	relay    *cobrowse.Relay
 	handler  http.Handler
 	draining atomic.Bool
 
@@ -125,6 +128,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n.auth.OnSettingsChanged(func(string) { n.signal.InvalidateOrigins() })
+	n.relay = cobrowse.New(cfg.Cobrowse, cobrowse.Deps{Log: deps.Log, Registerer: n.reg, Record: n.signal.RecordCobrowse,
+		AssetPath: cobrowseAssetPath, Now: deps.Now,
+		Assets: assetproxy.Deps{Origins: n.assetOrigins, Authorize: n.authorizeAssets, AllowLoopback: cfg.Dev}})
+	n.signal.SetCobrowse(n.relay)
 	n.OnShutdown("signaling", n.signal.Shutdown)
 	n.console, err = console.New(origin, n.auth, db, deps.Log)
 	if err != nil {
@@ -293,6 +300,7 @@ func (n *Node) Run(ctx context.Context, l net.Listener) error {
 	}
 	wg.Wait()
 	<-errc // http.ErrServerClosed
+	n.relay.Close()
 	stopBackground()
 	if cerr := n.db.Close(); cerr != nil && err == nil {
 		err = cerr

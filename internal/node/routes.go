@@ -31,6 +31,7 @@ func (n *Node) routes() *http.ServeMux {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
 	mux.Handle("GET /sdk/v1/", n.assets.Handler("/sdk/v1/"))
 	mux.HandleFunc("GET /api/v1/signal", n.signal.ServeWS)
+	mux.Handle("GET "+cobrowseAssetPath, n.relay.AssetHandler())
 	route.Mount(mux, n.Routes(), route.Options{Auth: n.auth, PublicOrigin: route.Origin(n.cfg.PublicURL), LoginPath: console.LoginPath})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console", http.StatusFound)
@@ -126,3 +127,35 @@ func (e *errorRewriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Flush passes streaming through.
 func (e *errorRewriter) Flush() { _ = http.NewResponseController(e.ResponseWriter).Flush() }
+
+// cobrowseAssetPath is where the co-browse asset proxy serves the page's
+// stylesheets, images and fonts to advisors.
+const cobrowseAssetPath = "/api/v1/cobrowse/assets/"
+
+// assetOrigins returns the origins a conversation's tenant allows assets
+// from: the bank's allowed SDK origins.
+func (n *Node) assetOrigins(ctx context.Context, conv string) ([]string, error) {
+	tenantID, ok := n.signal.TenantOf(ctx, conv)
+	if !ok {
+		return nil, nil
+	}
+	t, err := n.db.TenantByID(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return t.Settings.AllowedOrigins, nil
+}
+
+// authorizeAssets lets only signed-in staff of the conversation's tenant
+// fetch its assets.
+func (n *Node) authorizeAssets(r *http.Request, conv string) error {
+	p, err := n.auth.FromRequest(r.Context(), r, web.ClientIP(r.Context()).String())
+	if err != nil || p == nil || p.Kind != auth.KindStaff || p.Stage != auth.StageFull {
+		return web.Errorf(http.StatusUnauthorized, "unauthenticated", "sign in first")
+	}
+	tenantID, ok := n.signal.TenantOf(r.Context(), conv)
+	if !ok || tenantID != p.TenantID {
+		return web.ErrNotFound
+	}
+	return nil
+}

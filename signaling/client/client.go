@@ -24,6 +24,7 @@ type Client struct {
 	wmu sync.Mutex // serialises writes
 
 	in     chan wire.Message
+	bin    chan []byte // binary (co-browse) frames
 	done   chan struct{}
 	mu     sync.Mutex // guards the fields below
 	seq    uint64
@@ -46,7 +47,7 @@ func Dial(ctx context.Context, signalURL, origin string) (*Client, *http.Respons
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &Client{ws: ws, in: make(chan wire.Message, 4096), done: make(chan struct{})}
+	c := &Client{ws: ws, in: make(chan wire.Message, 4096), bin: make(chan []byte, 4096), done: make(chan struct{})}
 	go c.read()
 	return c, resp, nil
 }
@@ -54,8 +55,9 @@ func Dial(ctx context.Context, signalURL, origin string) (*Client, *http.Respons
 func (c *Client) read() {
 	defer close(c.done)
 	defer close(c.in)
+	defer close(c.bin)
 	for {
-		_, data, err := c.ws.ReadMessage()
+		mt, data, err := c.ws.ReadMessage()
 		if err != nil {
 			c.mu.Lock()
 			var ce *websocket.CloseError
@@ -65,6 +67,13 @@ func (c *Client) read() {
 			c.err = err
 			c.mu.Unlock()
 			return
+		}
+		if mt == websocket.BinaryMessage {
+			select {
+			case c.bin <- data:
+			default: // a test that does not read frames must not stall the reader
+			}
+			continue
 		}
 		m, err := wire.DecodeFromServer(data)
 		if err != nil {
@@ -197,5 +206,16 @@ func (c *Client) Close() {
 	<-c.done
 }
 
+// Frames returns the channel of binary (co-browse) frames received.
+func (c *Client) Frames() <-chan []byte { return c.bin }
+
 // Pending returns the channel of received messages (for draining).
 func (c *Client) Pending() <-chan wire.Message { return c.in }
+
+// SendBinary writes one binary (co-browse) frame.
+func (c *Client) SendBinary(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.ws.WriteMessage(websocket.BinaryMessage, b)
+}

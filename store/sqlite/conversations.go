@@ -233,9 +233,9 @@ func (d *DB) AddParticipant(ctx context.Context, p store.Participant) error {
 	if len(p.Consent) == 0 {
 		p.Consent = json.RawMessage(`{}`)
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO participants (id, conversation_id, tenant_id, role, user_id, display_name, state, consent, created_at, admitted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		p.ID, p.ConversationID, p.TenantID, p.Role, p.UserID, p.DisplayName, p.State, string(p.Consent), ms(p.CreatedAt), ms(p.AdmittedAt))
+	_, err := d.db.ExecContext(ctx, `INSERT INTO participants (id, conversation_id, tenant_id, role, user_id, display_name, state, consent, created_at, admitted_at, rejoin_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		p.ID, p.ConversationID, p.TenantID, p.Role, p.UserID, p.DisplayName, p.State, string(p.Consent), ms(p.CreatedAt), ms(p.AdmittedAt), p.RejoinHash)
 	if err != nil {
 		return fmt.Errorf("add participant to %s: %w", p.ConversationID, mapErr(err))
 	}
@@ -258,26 +258,47 @@ func (d *DB) UpdateParticipant(ctx context.Context, p store.Participant) error {
 
 // Participants lists a conversation's participants in joining order.
 func (d *DB) Participants(ctx context.Context, tenantID, convID string) ([]store.Participant, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, conversation_id, tenant_id, role, user_id, display_name, state, consent, created_at, admitted_at, left_at, connected_ms
-		FROM participants WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY created_at, id`, tenantID, convID)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+partCols+` FROM participants WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY created_at, id`, tenantID, convID)
 	if err != nil {
 		return nil, fmt.Errorf("participants of %s: %w", convID, err)
 	}
 	defer rows.Close()
 	var out []store.Participant
 	for rows.Next() {
-		var p store.Participant
-		var consent string
-		var created, admitted, left int64
-		if err := rows.Scan(&p.ID, &p.ConversationID, &p.TenantID, &p.Role, &p.UserID, &p.DisplayName, &p.State, &consent,
-			&created, &admitted, &left, &p.ConnectedMS); err != nil {
+		p, err := scanPart(rows)
+		if err != nil {
 			return nil, err
 		}
-		p.Consent = json.RawMessage(consent)
-		p.CreatedAt, p.AdmittedAt, p.LeftAt = fromMillis(created), optMillis(admitted), optMillis(left)
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+const partCols = `id, conversation_id, tenant_id, role, user_id, display_name, state, consent, created_at, admitted_at, left_at, connected_ms, rejoin_hash`
+
+func scanPart(row interface{ Scan(...any) error }) (store.Participant, error) {
+	var p store.Participant
+	var consent string
+	var created, admitted, left int64
+	if err := row.Scan(&p.ID, &p.ConversationID, &p.TenantID, &p.Role, &p.UserID, &p.DisplayName, &p.State, &consent,
+		&created, &admitted, &left, &p.ConnectedMS, &p.RejoinHash); err != nil {
+		return store.Participant{}, err
+	}
+	p.Consent = json.RawMessage(consent)
+	p.CreatedAt, p.AdmittedAt, p.LeftAt = fromMillis(created), optMillis(admitted), optMillis(left)
+	return p, nil
+}
+
+// ParticipantByRejoinHash finds a customer by their rejoin token's hash.
+func (d *DB) ParticipantByRejoinHash(ctx context.Context, hash string) (store.Participant, error) {
+	if hash == "" {
+		return store.Participant{}, store.ErrNotFound
+	}
+	p, err := scanPart(d.db.QueryRowContext(ctx, `SELECT `+partCols+` FROM participants WHERE rejoin_hash = $1`, hash))
+	if err != nil {
+		return store.Participant{}, fmt.Errorf("participant by rejoin token: %w", mapErr(err))
+	}
+	return p, nil
 }
 
 // AppendConvEvent adds an event at the end of a conversation's record.

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -33,21 +35,24 @@ func createTenant(ctx context.Context, ex execer, t store.Tenant) (store.Tenant,
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, err)
 	}
-	_, err = ex.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, settings, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.Slug, t.Name, string(settings), millis(t.CreatedAt))
+	if t.SiteKey == "" {
+		t.SiteKey = newSiteKey()
+	}
+	_, err = ex.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, site_key, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.ID, t.Slug, t.Name, t.SiteKey, string(settings), millis(t.CreatedAt))
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, mapErr(err))
 	}
 	return t, nil
 }
 
-const tenantCols = `id, slug, name, settings, created_at`
+const tenantCols = `id, slug, name, site_key, settings, created_at`
 
 func scanTenant(row interface{ Scan(...any) error }) (store.Tenant, error) {
 	var t store.Tenant
 	var created int64
 	var settings string
-	if err := row.Scan(&t.ID, &t.Slug, &t.Name, &settings, &created); err != nil {
+	if err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.SiteKey, &settings, &created); err != nil {
 		return store.Tenant{}, err
 	}
 	t.Settings = store.DefaultTenantSettings()
@@ -65,6 +70,25 @@ func (d *DB) TenantBySlug(ctx context.Context, slug string) (store.Tenant, error
 		return store.Tenant{}, fmt.Errorf("tenant %s: %w", slug, mapErr(err))
 	}
 	return t, nil
+}
+
+// TenantBySiteKey finds a tenant by the public key of its SDK embed.
+func (d *DB) TenantBySiteKey(ctx context.Context, key string) (store.Tenant, error) {
+	if key == "" {
+		return store.Tenant{}, store.ErrNotFound
+	}
+	t, err := scanTenant(d.db.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE site_key = $1`, key))
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("tenant by site key: %w", mapErr(err))
+	}
+	return t, nil
+}
+
+// newSiteKey returns a public site key: "pk_" and 16 random bytes.
+func newSiteKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "pk_" + hex.EncodeToString(b)
 }
 
 // TenantByID finds a tenant by its id.

@@ -67,6 +67,16 @@ const texts = {
   connected: ["verbunden", "connected"],
   disconnected: ["getrennt", "disconnected"],
   consent_given: ["Einwilligung", "Consent"],
+  cobrowse: ["Seite des Kunden", "Customer's page"],
+  cobrowse_waiting: ["Der Kunde teilt seine Seite noch nicht.", "The customer is not sharing their page yet."],
+  mode_point: ["Zeigen", "Point"],
+  mode_highlight: ["Markieren", "Highlight"],
+  mode_control: ["Steuern", "Control"],
+  request_control: ["Steuerung anfragen", "Request control"],
+  release_control: ["Steuerung abgeben", "Release control"],
+  control_none: ["Keine Steuerung", "No control"],
+  control_requested: ["Steuerung angefragt – der Kunde muss zustimmen", "Control requested – the customer must agree"],
+  control_granted: ["Sie steuern die Seite des Kunden", "You control the customer's page"],
 } satisfies Record<string, [string, string]>;
 
 export type TextKey = keyof typeof texts;

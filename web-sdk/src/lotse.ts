@@ -7,7 +7,7 @@
 import { pickLang, type Lang } from "./i18n";
 import { PROTOCOL_VERSION } from "./protocol";
 import { SDK_VERSION } from "./version";
-import { Widget } from "./widget/widget";
+import { storedSession, Widget } from "./widget/widget";
 
 /** The public surface of window.Lotse. */
 export interface LotseGlobal {
@@ -25,11 +25,15 @@ const apiBase = script?.src ? new URL(script.src).origin : location.origin;
 const landing = script?.dataset["lotseLanding"] === "1";
 let widget: Widget | null = null;
 
-function open(options: { token?: string; lang?: Lang } = {}): void {
+function open(options: { token?: string; lang?: Lang; resume?: boolean } = {}): void {
   widget?.destroy();
   const lang = pickLang(options.lang ?? script?.dataset["lang"]);
   const mount = landing ? document.getElementById("lotse-landing") : null;
-  widget = new Widget({ apiBase, lang, mode: landing ? "page" : "overlay", ...(options.token ? { token: options.token } : {}), ...(mount ? { parent: mount } : {}) });
+  const resume = options.resume && !options.token ? storedSession(apiBase) : null;
+  widget = new Widget({
+    apiBase, lang, mode: landing ? "page" : "overlay",
+    ...(options.token ? { token: options.token } : {}), ...(mount ? { parent: mount } : {}), ...(resume ? { resume } : {}),
+  });
 }
 
 /** Reads and removes a share token from the address (fragment #lotse=...). */
@@ -63,6 +67,7 @@ if (!("Lotse" in window)) {
     const fromPath = landing ? /\/j\/([A-Za-z0-9_-]{10,64})$/.exec(location.pathname)?.[1] : undefined;
     const token = fromPath ?? takeTokenFromURL();
     if (token || landing) open(token ? { token } : {});
+    else if (storedSession(apiBase)) open({ resume: true }); // the next page of an ongoing session
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
   else start();

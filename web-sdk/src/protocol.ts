@@ -20,13 +20,24 @@ export interface HealthBody {
   version: string;
 }
 
-/** POST /api/v1/join answers with this body. */
+/** The tenant's co-browse masking rules (CSS selectors). */
+export interface MaskingRules {
+  mask: string[];
+  mask_text: string[];
+  block: string[];
+}
+
+/** POST /api/v1/join and /api/v1/rejoin answer with this body. */
 export interface JoinResponse {
   join_token: string;
   expires_at: string;
   conversation_id: string;
   participant_id: string;
   signal_url: string;
+  /** Continues the session on the next page (customers; first join only). */
+  rejoin_token?: string;
+  consent?: { camera: boolean; microphone: boolean; cobrowse: boolean; terms: boolean };
+  masking?: MaskingRules;
 }
 
 /** Narrows an unknown JSON value to ErrorBody. */

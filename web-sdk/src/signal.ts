@@ -8,6 +8,7 @@ import type { ClientMessage, JoinedMsg, ServerMessage } from "./protocol";
 export type ConnState = "connecting" | "open" | "reconnecting" | "closed";
 
 type Listener = (m: ServerMessage) => void;
+type BinaryListener = (frame: Uint8Array) => void;
 type StateListener = (s: ConnState, detail?: string) => void;
 
 /** Close codes after which reconnecting is pointless. */
@@ -16,6 +17,7 @@ const FINAL_CLOSE = new Set([1000, 4001, 4401, 4403, 4410, 1008, 1009]);
 export class SignalClient {
   private ws: WebSocket | null = null;
   private listeners = new Set<Listener>();
+  private binaryListeners = new Set<BinaryListener>();
   private stateListeners = new Set<StateListener>();
   private sessionID = "";
   private resumeToken = "";
@@ -38,6 +40,20 @@ export class SignalClient {
   on(l: Listener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
+  }
+
+  /** Listens for binary (co-browse) frames. */
+  onBinary(l: BinaryListener): () => void {
+    this.binaryListeners.add(l);
+    return () => this.binaryListeners.delete(l);
+  }
+
+  /** Sends a binary (co-browse) frame; false when not connected or backed up. */
+  sendBinary(frame: Uint8Array): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.joined || ws.bufferedAmount > 4 << 20) return false;
+    ws.send(frame as Uint8Array<ArrayBuffer>);
+    return true;
   }
 
   onState(l: StateListener): () => void {
@@ -73,12 +89,18 @@ export class SignalClient {
   private connect(): void {
     this.setState(this.sessionID ? "reconnecting" : "connecting");
     const ws = new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
       const resume = this.sessionID ? { session_id: this.sessionID, resume_token: this.resumeToken, last_seq: this.lastSeq } : undefined;
       ws.send(JSON.stringify({ type: "join", id: "join", token: this.token, ...(resume ? { resume } : {}) }));
     };
     ws.onmessage = (ev) => {
+      if (ev.data instanceof ArrayBuffer) {
+        const frame = new Uint8Array(ev.data);
+        for (const l of this.binaryListeners) l(frame);
+        return;
+      }
       let m: ServerMessage;
       try {
         m = JSON.parse(String(ev.data)) as ServerMessage;

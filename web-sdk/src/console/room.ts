@@ -4,6 +4,7 @@
 import { errorText, t } from "../i18n";
 import { ApiError, type JoinResponse, type Participant, type ServerMessage } from "../protocol";
 import { SignalClient } from "../signal";
+import { startViewer, type ViewerMode, type ViewerSession } from "../cobrowse";
 import { h, hhmm } from "../widget/dom";
 import { stateLabel, type Ctx } from "./main";
 
@@ -29,13 +30,24 @@ export function openRoom(ctx: Ctx, id: string): () => void {
   const timeline = h("ol", { class: "timeline" });
   const endBtn = h("button", { type: "button", class: "danger" }, t(lang, "end_session"));
   const err = h("p", { class: "error", role: "alert", hidden: true });
+  const stage = h("div", { class: "cobrowse-stage" });
+  const cbStatus = h("p", { class: "muted cobrowse-status", "aria-live": "polite" }, t(lang, "cobrowse_waiting"));
+  const modeButtons = (["point", "highlight", "control"] as ViewerMode[]).map((m) =>
+    h("button", { type: "button", class: "secondary mode", "data-mode": m, "aria-pressed": m === "point" ? "true" : "false" },
+      t(lang, ("mode_" + m) as "mode_point")));
+  const reqBtn = h("button", { type: "button", class: "request-control" }, t(lang, "request_control"));
+  const relBtn = h("button", { type: "button", class: "secondary release-control", hidden: true }, t(lang, "release_control"));
   ctx.main.append(
     h("p", {}, h("a", { href: "#" }, "← " + t(lang, "back"))),
     h("h1", {}, t(lang, "title")), err, status,
     h("div", { class: "room" },
       h("section", { class: "card" }, h("h2", {}, t(lang, "waiting_customers")), waitingList, h("h2", {}, t(lang, "participants")), partList, endBtn),
       h("section", { class: "card" }, h("h2", {}, t(lang, "chat")), chat, typing, composer),
-      h("section", { class: "card" }, h("h2", {}, t(lang, "timeline")), timeline)));
+      h("section", { class: "card" }, h("h2", {}, t(lang, "timeline")), timeline)),
+    h("section", { class: "card cobrowse" }, h("h2", {}, t(lang, "cobrowse")), cbStatus,
+      h("div", { class: "row" }, ...modeButtons, reqBtn, relBtn), stage));
+
+  let viewer: ViewerSession | null = null;
 
   let client: SignalClient | null = null;
   const render = () => {
@@ -101,11 +113,35 @@ export function openRoom(ctx: Ctx, id: string): () => void {
     void loadTimeline();
   };
 
+  const setMode = (m: ViewerMode) => {
+    viewer?.setMode(m);
+    for (const b of modeButtons) b.setAttribute("aria-pressed", b.dataset["mode"] === m ? "true" : "false");
+  };
+  for (const b of modeButtons) b.addEventListener("click", () => setMode(b.dataset["mode"] as ViewerMode));
+  reqBtn.addEventListener("click", () => viewer?.requestControl());
+  relBtn.addEventListener("click", () => viewer?.releaseControl());
+
   const token = async () => (await ctx.call<JoinResponse>("POST", `/api/v1/conversations/${id}/token`)).join_token;
   void (async () => {
     try {
       const res = await ctx.call<JoinResponse>("POST", `/api/v1/conversations/${id}/token`);
       client = new SignalClient(res.signal_url, res.join_token, token);
+      const c = client;
+      viewer = startViewer({
+        container: stage,
+        send: (f) => c.sendBinary(f),
+        onState: (v) => {
+          cbStatus.textContent = v.sharing ? `${v.href} · ${v.width}×${v.height}` : t(lang, "cobrowse_waiting");
+          const granted = v.control === "granted" && v.controlParticipant === v.me;
+          const requested = v.control === "requested" && v.controlParticipant === v.me;
+          cbStatus.dataset["control"] = granted ? "granted" : requested ? "requested" : "none";
+          reqBtn.hidden = granted || requested;
+          relBtn.hidden = !granted && !requested;
+          if (granted || requested) cbStatus.append(" · ", t(lang, granted ? "control_granted" : "control_requested"));
+          if (granted) setMode("control");
+        },
+      });
+      client.onBinary((f) => viewer?.receive(f));
       client.on(onMessage);
       client.onState((s) => {
         if (s === "reconnecting") status.textContent = t(lang, "reconnecting");
@@ -125,5 +161,8 @@ export function openRoom(ctx: Ctx, id: string): () => void {
   });
   endBtn.addEventListener("click", () => client?.send({ type: "end" }));
   document.title = t(lang, "title") + " · Lotse";
-  return () => client?.stop();
+  return () => {
+    viewer?.destroy();
+    client?.stop();
+  };
 }

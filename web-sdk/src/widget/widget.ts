@@ -3,7 +3,8 @@
 // consent, wait to be admitted, then talk with the advisor. It lives in a
 // closed shadow root: the bank's CSS cannot break it and ours cannot touch
 // the bank's page.
-import { api, ApiError, type JoinResponse, type Participant, type ServerMessage } from "../protocol";
+import { api, ApiError, type JoinResponse, type MaskingRules, type Participant, type ServerMessage } from "../protocol";
+import { type CaptureSession, resumeState, startCapture, WEBSOCKET_MESSAGE_BYTES } from "../cobrowse";
 import { errorText, t, type Lang, type TextKey } from "../i18n";
 import { SignalClient } from "../signal";
 import { h, hhmm } from "./dom";
@@ -19,6 +20,36 @@ export interface WidgetOptions {
   mode: "overlay" | "page";
   /** Where the host element goes (default: document.body). */
   parent?: HTMLElement;
+  /** A session stored by a previous page of this tab, to continue. */
+  resume?: StoredSession;
+}
+
+/** What a page leaves the next page of the same tab (sessionStorage). */
+export interface StoredSession {
+  v: 1;
+  apiBase: string;
+  conversation: string;
+  rejoin: string;
+}
+
+const SESSION_KEY = "lotse.session";
+
+/** Reads the session a previous page of this tab left, if any. */
+export function storedSession(apiBase: string): StoredSession | null {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null") as StoredSession | null;
+    return s && s.v === 1 && s.apiBase === apiBase && typeof s.rejoin === "string" ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+function forgetSession(): void {
+  try {
+    sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    /* storage may be unavailable */
+  }
 }
 
 type View = "code" | "consent" | "joining" | "waiting" | "session" | "ended";
@@ -39,6 +70,10 @@ export class Widget {
   private typingTimer: number | undefined;
   private sentTyping = false;
   private code = "";
+  private capture: CaptureSession | null = null;
+  private masking: MaskingRules | undefined;
+  private shareConsent = false;
+  private conversation = "";
   /** Hooks for the media and co-browse parts of the SDK. */
   readonly onMessage = new Set<(m: ServerMessage) => void>();
 
@@ -57,7 +92,23 @@ export class Widget {
     shadow.append(style, this.root);
     if (opts.mode === "overlay") this.makeDraggable(bar);
     (opts.parent ?? document.body).append(this.host);
+    if (opts.resume) {
+      void this.rejoin(opts.resume);
+      return;
+    }
     this.render(opts.token ? "consent" : "code");
+  }
+
+  /** Continues a session after the customer moved to another page. */
+  private async rejoin(s: StoredSession): Promise<void> {
+    this.render("joining");
+    try {
+      const res = await api<JoinResponse>(this.opts.apiBase, "POST", "/api/v1/rejoin", { rejoin_token: s.rejoin });
+      await this.connect(res);
+    } catch {
+      forgetSession();
+      this.destroy();
+    }
   }
 
   /** The element of the shadow root's host (for tests and removal). */
@@ -177,9 +228,27 @@ export class Widget {
 
   private async connect(res: JoinResponse): Promise<void> {
     this.render("joining");
-    const client = new SignalClient(res.signal_url, res.join_token);
+    this.conversation = res.conversation_id;
+    this.masking = res.masking;
+    this.shareConsent = !!res.consent?.cobrowse && this.opts.mode === "overlay";
+    if (res.rejoin_token) {
+      const s: StoredSession = { v: 1, apiBase: this.opts.apiBase, conversation: res.conversation_id, rejoin: res.rejoin_token };
+      try {
+        sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+      } catch {
+        /* private mode: the session then ends with this page */
+      }
+    }
+    // A fresh join token for reconnects after the first one expired.
+    const refresh = async () => {
+      const s = storedSession(this.opts.apiBase);
+      if (!s) throw new Error("no session");
+      return (await api<JoinResponse>(this.opts.apiBase, "POST", "/api/v1/rejoin", { rejoin_token: s.rejoin })).join_token;
+    };
+    const client = new SignalClient(res.signal_url, res.join_token, refresh);
     this.client = client;
     client.on((m) => this.handle(m));
+    client.onBinary((f) => this.capture?.receive(f));
     client.onState((s, detail) => this.connState(s, detail));
     const joined = await client.start();
     this.self = joined.self;
@@ -188,12 +257,39 @@ export class Widget {
     for (const m of joined.chat) this.addChat(m.from, m.name, m.text, m.at);
   }
 
+  /** Starts co-browsing once admitted, if the customer consented to it. */
+  private startSharing(): void {
+    if (!this.shareConsent || this.capture || !this.client) return;
+    const client = this.client;
+    const send = (f: Uint8Array) => client.sendBinary(f);
+    try {
+      this.capture = startCapture({
+        conversation: this.conversation,
+        send,
+        maxMessageBytes: WEBSOCKET_MESSAGE_BYTES,
+        rules: { mask: this.masking?.mask ?? [], maskText: this.masking?.mask_text ?? [], block: this.masking?.block ?? [] },
+        lang: this.lang,
+        displayName: (id) => this.participants.get(id)?.name ?? "",
+        onStop: () => {
+          this.capture = null;
+          this.shareConsent = false;
+          const consent = { camera: true, microphone: true, cobrowse: false, terms: true };
+          client.send({ type: "update_consent", consent });
+        },
+      });
+    } catch {
+      this.capture = null; // an invalid tenant rule stops sharing, not the session
+    }
+  }
+
   private connState(s: string, detail?: string): void {
     if (this.view !== "session" && this.view !== "waiting") return;
     if (s === "reconnecting") {
       this.setStatus(this.tx("reconnecting"));
     } else if (s === "open") {
       this.setStatus("");
+      const client = this.client;
+      if (client) this.capture?.setTransport((f) => client.sendBinary(f), WEBSOCKET_MESSAGE_BYTES);
     } else if (s === "closed" && detail !== "1000") {
       this.finish("err_network");
     }
@@ -244,6 +340,9 @@ export class Widget {
   }
 
   private finish(key: TextKey): void {
+    this.capture?.stop();
+    this.capture = null;
+    forgetSession();
     this.client?.stop();
     this.client = null;
     this.render("ended");
@@ -282,6 +381,7 @@ export class Widget {
       this.chatBox, this.typingBox, form);
     this.addLeave();
     input.focus();
+    this.startSharing();
   }
 
   private stopTyping(): void {
@@ -298,6 +398,8 @@ export class Widget {
 
   /** Removes the widget from the page. */
   destroy(): void {
+    this.capture?.stop();
+    this.capture = null;
     this.client?.stop();
     this.host.remove();
   }
