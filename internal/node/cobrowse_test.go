@@ -79,7 +79,9 @@ func TestCobrowseOverWebSocket(t *testing.T) {
 	r.json(t, &jr2)
 	c2, _ := e.joinWS(jr2.JoinToken)
 	adv.Send(&wire.Admit{Header: wire.Header{Type: "admit"}, ParticipantID: jr2.ParticipantID})
-	wait(t, c2, func(m *wire.ParticipantUpdated) bool { return m.Participant.ID == jr2.ParticipantID && m.Participant.State == "admitted" })
+	wait(t, c2, func(m *wire.ParticipantUpdated) bool {
+		return m.Participant.ID == jr2.ParticipantID && m.Participant.State == "admitted"
+	})
 	c2.SendBinary(snap)
 	if m := wait(t, c2, func(m *wire.Error) bool { return true }); m.Code != wire.CodeNotAllowed {
 		t.Fatalf("sharing without consent: %+v", m)
