@@ -29,6 +29,7 @@ func (s *Service) Routes() []route.Route {
 		{Method: "POST", Path: "/api/v1/join", Access: route.Public, Handle: s.apiJoin},
 		{Method: "OPTIONS", Path: "/api/v1/join", Access: route.Public, Handle: s.apiJoinPreflight},
 		{Method: "POST", Path: "/api/v1/rejoin", Access: route.Public, Handle: s.apiRejoin},
+		{Method: "GET", Path: "/api/v1/sdk/config", Access: route.Public, Handle: s.apiSDKConfig},
 		{Method: "OPTIONS", Path: "/api/v1/rejoin", Access: route.Public, Handle: s.apiJoinPreflight},
 		{Method: "GET", Path: "/api/v1/admin/webhook", Access: route.Admin, Handle: s.apiGetWebhook},
 		{Method: "PUT", Path: "/api/v1/admin/webhook", Access: route.Admin, Handle: s.apiSetWebhook},
@@ -188,6 +189,17 @@ func (s *Service) apiJoin(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 		return err
 	}
 	return writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Service) apiSDKConfig(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	if !s.cors(w, r) {
+		return errOrigin
+	}
+	cfg, err := s.Config(r.Context(), r.URL.Query().Get("site_key"), strings.ToLower(r.Header.Get("Origin")))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, cfg)
 }
 
 func (s *Service) apiRejoin(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {

@@ -18,8 +18,11 @@ import (
 // JoinRequest is the body of POST /api/v1/join: a share-link token or a
 // 6-digit code, the customer's name and what they consent to.
 type JoinRequest struct {
-	Token       string       `json:"token,omitempty"`
-	Code        string       `json:"code,omitempty"`
+	Token string `json:"token,omitempty"`
+	Code  string `json:"code,omitempty"`
+	// SiteKey is the bank's public SDK key; with it, a code only matches
+	// conversations of that bank.
+	SiteKey     string       `json:"site_key,omitempty"`
 	DisplayName string       `json:"display_name"`
 	Consent     wire.Consent `json:"consent"`
 }
@@ -105,6 +108,11 @@ func (s *Service) Exchange(ctx context.Context, in JoinRequest, ip, origin strin
 			c, err = s.st.ConversationByCodeHash(ctx, s.codeHash(code), now)
 		} else {
 			err = store.ErrNotFound
+		}
+		if err == nil && in.SiteKey != "" {
+			if t, terr := s.st.TenantBySiteKey(ctx, in.SiteKey); terr != nil || t.ID != c.TenantID {
+				err = store.ErrNotFound // another bank's code is not a code here
+			}
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			s.codes.add("ip:"+ip, now)
@@ -283,4 +291,32 @@ func (s *Service) StaffToken(ctx context.Context, p *auth.Principal, id string) 
 		return nil, err
 	}
 	return &JoinResponse{JoinToken: tok, ExpiresAt: exp, ConversationID: id, ParticipantID: part.ID, SignalURL: s.signalURL()}, nil
+}
+
+// SDKConfig is what the SDK on a bank's page learns at start
+// (GET /api/v1/sdk/config?site_key=pk_...).
+type SDKConfig struct {
+	Tenant  string             `json:"tenant"`
+	Masking store.MaskingRules `json:"masking"`
+}
+
+var errSiteKey = web.Errorf(http.StatusNotFound, "site_key_invalid", "unknown site key")
+
+// Config checks a site key against the page's origin and returns the
+// tenant's SDK settings.
+func (s *Service) Config(ctx context.Context, siteKey, origin string) (*SDKConfig, error) {
+	if !strings.HasPrefix(siteKey, "pk_") || len(siteKey) > 64 {
+		return nil, errSiteKey
+	}
+	t, err := s.st.TenantBySiteKey(ctx, siteKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errSiteKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.originAllowed(t, origin) {
+		return nil, errOrigin
+	}
+	return &SDKConfig{Tenant: t.Name, Masking: t.Settings.Masking}, nil
 }

@@ -28,6 +28,9 @@ type Config struct {
 	// Dev enables conveniences for a developer machine only: plain-HTTP
 	// session cookies on loopback, loopback ICE candidates, the demo bank.
 	Dev bool `yaml:"dev"`
+	// DevBankListen is where dev mode serves the demo bank website (a
+	// second origin with the SDK embedded).
+	DevBankListen string `yaml:"dev_bank_listen"`
 
 	Log       LogConfig        `yaml:"log"`
 	HTTP      HTTPConfig       `yaml:"http"`
@@ -95,9 +98,10 @@ type BootstrapConfig struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:8080",
-		DataDir: "./lotse-data",
-		Log:     LogConfig{Level: "info", Format: "auto"},
+		Listen:        "127.0.0.1:8080",
+		DataDir:       "./lotse-data",
+		DevBankListen: "127.0.0.1:8081",
+		Log:           LogConfig{Level: "info", Format: "auto"},
 		HTTP: HTTPConfig{
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,

@@ -162,6 +162,11 @@ func (c *Config) Validate() error {
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
+	if c.Dev {
+		if _, port, err := net.SplitHostPort(c.DevBankListen); err != nil || port == "" {
+			return &Error{Key: "dev_bank_listen", Msg: fmt.Sprintf("%q is not host:port", c.DevBankListen)}
+		}
+	}
 	switch strings.ToLower(c.Log.Level) {
 	case "trace", "debug", "info", "warn", "error":
 		c.Log.Level = strings.ToLower(c.Log.Level)

@@ -257,6 +257,13 @@ func (n *Node) Run(ctx context.Context, l net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	var bank *http.Server
+	if n.cfg.Dev {
+		var err error
+		if bank, err = n.startDemoBank(ctx); err != nil {
+			n.log.Warn().Err(err).Msg("demo bank not started")
+		}
+	}
 	n.log.Info().Str("addr", l.Addr().String()).Str("console", n.cfg.PublicURL+"/console").Msg("listening")
 
 	select {
@@ -293,6 +300,9 @@ func (n *Node) Run(ctx context.Context, l net.Listener) error {
 		time.Sleep(50 * time.Millisecond)
 		conns.closeNew()
 	}()
+	if bank != nil {
+		_ = bank.Shutdown(sctx)
+	}
 	err := srv.Shutdown(sctx)
 	if err != nil {
 		n.log.Warn().Err(err).Msg("in-flight requests did not finish in time; closing them")

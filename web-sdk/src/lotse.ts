@@ -23,15 +23,19 @@ export interface LotseGlobal {
 const script = document.currentScript as HTMLScriptElement | null;
 const apiBase = script?.src ? new URL(script.src).origin : location.origin;
 const landing = script?.dataset["lotseLanding"] === "1";
+const siteKey = script?.dataset["siteKey"];
 let widget: Widget | null = null;
+let launcher: HTMLElement | null = null;
 
 function open(options: { token?: string; lang?: Lang; resume?: boolean } = {}): void {
   widget?.destroy();
   const lang = pickLang(options.lang ?? script?.dataset["lang"]);
   const mount = landing ? document.getElementById("lotse-landing") : null;
   const resume = options.resume && !options.token ? storedSession(apiBase) : null;
+  launcher?.remove();
+  launcher = null;
   widget = new Widget({
-    apiBase, lang, mode: landing ? "page" : "overlay",
+    apiBase, lang, mode: landing ? "page" : "overlay", ...(siteKey ? { siteKey } : {}),
     ...(options.token ? { token: options.token } : {}), ...(mount ? { parent: mount } : {}), ...(resume ? { resume } : {}),
   });
 }
@@ -61,6 +65,40 @@ declare global {
   }
 }
 
+/**
+ * Checks the site key against this page's origin (the server refuses pages
+ * the bank did not allow) and, unless the page opts out with
+ * data-launcher="false", shows a small button that opens the code launcher.
+ */
+async function initSite(): Promise<void> {
+  if (!siteKey) return;
+  try {
+    const res = await fetch(`${apiBase}/api/v1/sdk/config?site_key=${encodeURIComponent(siteKey)}`, { credentials: "omit" });
+    if (!res.ok) {
+      console.warn("Lotse: this page is not allowed to use the site key (ask the bank's Lotse admin to allow its origin)");
+      return;
+    }
+  } catch {
+    return;
+  }
+  if (script?.dataset["launcher"] === "false" || widget) return;
+  const lang = pickLang(script?.dataset["lang"]);
+  const host = document.createElement("div");
+  host.setAttribute("data-lotse", "launcher");
+  const root = host.attachShadow({ mode: "closed" });
+  const style = document.createElement("style");
+  style.textContent = `:host{all:initial}button{position:fixed;right:16px;bottom:16px;z-index:2147483000;font:600 15px system-ui,sans-serif;
+    color:#fff;background:#0b5cad;border:0;border-radius:24px;padding:12px 18px;box-shadow:0 4px 16px rgba(0,0,0,.25);cursor:pointer}
+    button:focus-visible{outline:3px solid #f0a500;outline-offset:2px}`;
+  const btn = document.createElement("button");
+  btn.type = "button";
+  btn.textContent = lang === "en" ? "Video advice" : "Videoberatung";
+  btn.addEventListener("click", () => open({ lang }));
+  root.append(style, btn);
+  document.body.append(host);
+  launcher = host;
+}
+
 if (!("Lotse" in window)) {
   Object.defineProperty(window, "Lotse", { value: api, enumerable: false, configurable: false, writable: false });
   const start = () => {
@@ -68,6 +106,7 @@ if (!("Lotse" in window)) {
     const token = fromPath ?? takeTokenFromURL();
     if (token || landing) open(token ? { token } : {});
     else if (storedSession(apiBase)) open({ resume: true }); // the next page of an ongoing session
+    else void initSite();
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
   else start();

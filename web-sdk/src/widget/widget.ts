@@ -22,6 +22,8 @@ export interface WidgetOptions {
   parent?: HTMLElement;
   /** A session stored by a previous page of this tab, to continue. */
   resume?: StoredSession;
+  /** The bank's public SDK key: codes then only match this bank's conversations. */
+  siteKey?: string;
 }
 
 /** What a page leaves the next page of the same tab (sessionStorage). */
@@ -208,7 +210,7 @@ export class Widget {
       const consent = { camera: cam.cb.checked, microphone: mic.cb.checked, cobrowse: this.opts.mode === "overlay" && page.cb.checked, terms: true };
       try {
         const res = await api<JoinResponse>(this.opts.apiBase, "POST", "/api/v1/join", {
-          ...(this.opts.token ? { token: this.opts.token } : { code: this.code }),
+          ...(this.opts.token ? { token: this.opts.token } : { code: this.code, ...(this.opts.siteKey ? { site_key: this.opts.siteKey } : {}) }),
           display_name: name.value.trim(),
           consent,
         });
