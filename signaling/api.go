@@ -58,6 +58,7 @@ func (a *API) Routes() []route.Route {
 		{Method: "POST", Path: "/api/v1/admin/users/{id}/reset-password", Access: route.Admin, IDKinds: user, Handle: a.resetPassword},
 		{Method: "POST", Path: "/api/v1/admin/users/{id}/reset-mfa", Access: route.Admin, IDKinds: user, Handle: a.resetMFA},
 		{Method: "POST", Path: "/api/v1/admin/users/{id}/unlock", Access: route.Admin, IDKinds: user, Handle: a.unlock},
+		{Method: "GET", Path: "/api/v1/admin/tenant", Access: route.Admin, Handle: a.getTenant},
 		{Method: "GET", Path: "/api/v1/admin/settings", Access: route.Admin, Handle: a.getSettings},
 		{Method: "PUT", Path: "/api/v1/admin/settings", Access: route.Admin, Handle: a.putSettings},
 		{Method: "GET", Path: "/api/v1/admin/api-keys", Access: route.Admin, Handle: a.listAPIKeys},

@@ -104,6 +104,21 @@ func (a *API) unlock(w http.ResponseWriter, r *http.Request, p *auth.Principal) 
 	return noContent(w)
 }
 
+// TenantView describes the caller's tenant.
+type TenantView struct {
+	Slug    string `json:"slug"`
+	Name    string `json:"name"`
+	SiteKey string `json:"site_key"`
+}
+
+func (a *API) getTenant(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	t, err := a.st.TenantByID(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, TenantView{Slug: t.Slug, Name: t.Name, SiteKey: t.SiteKey})
+}
+
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	s, err := a.auth.Settings(r.Context(), p)
 	if err != nil {

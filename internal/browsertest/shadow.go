@@ -161,3 +161,24 @@ func (s *Shadow) WaitText(sel, want string, timeout time.Duration) (string, erro
 	}
 	return last, fmt.Errorf("%s >>> %s never contained %q (last: %q)", s.host, sel, want, last)
 }
+
+// Eval calls fn (a JavaScript function declaration such as
+// "function() { return getComputedStyle(this).color; }") on the element
+// matching sel and returns its JSON result.
+func (s *Shadow) Eval(sel, fn string, timeout time.Duration) (json.RawMessage, error) {
+	ctx, cancel, id, err := s.wait(sel, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{NodeID: id})
+	if err != nil {
+		return nil, err
+	}
+	res, err := chromedp.Call(ctx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+		FunctionDeclaration: fn, ObjectID: obj.Object.ObjectID, ReturnByValue: ptr(true)})
+	if err != nil || res.Result == nil {
+		return nil, err
+	}
+	return json.RawMessage(res.Result.Value), nil
+}
