@@ -26,6 +26,7 @@ Commands:
                  lotse user create --tenant bank --email a@bank.example --role admin
   audit verify   check the audit log's hash chains (exit 1 when broken)
   import-legacy-users  import staff with legacy salted SHA-256 hashes (CSV on stdin)
+  turn           run only the TURN relay (for a DMZ host): lotse turn --listen ADDR --auth-secret-file FILE
   bench          measure a plane: lotse bench signal|sfu|turn|cobrowse [flags]
   version        print version and commit
 

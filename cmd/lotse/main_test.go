@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,6 +64,13 @@ func (s *server) stdout() string {
 // waits until it logs that it listens.
 func startServer(t *testing.T, dataDir string, env []string, args ...string) *server {
 	t.Helper()
+	if !slices.Contains(args, "--config") {
+		// Kernel-chosen ports for the media listeners, so that a developer's
+		// running `make run` does not collide with the tests.
+		cfg := filepath.Join(t.TempDir(), "ports.yaml")
+		os.WriteFile(cfg, []byte(testPortsYAML), 0o600)
+		args = append(args, "--config", cfg)
+	}
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
 	stdout, err := cmd.StdoutPipe()
@@ -110,6 +118,9 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 	}
 	return s
 }
+
+// testPortsYAML puts the TURN relay on kernel-chosen loopback ports.
+const testPortsYAML = "turn:\n  listen_udp: 127.0.0.1:0\n  listen_tcp: 127.0.0.1:0\n  relay_port_min: 0\n  relay_port_max: 0\n"
 
 // cleanEnv is the test's environment without LOTSE_ variables, so that a
 // developer's settings do not leak into the tests.
@@ -264,7 +275,7 @@ func TestBootstrapFromEnvironment(t *testing.T) {
 func TestSecondSignalForcesExit(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "lotse.yaml")
-	os.WriteFile(cfgFile, []byte("http:\n  drain_delay: 60s\n"), 0o600)
+	os.WriteFile(cfgFile, []byte("http:\n  drain_delay: 60s\n"+testPortsYAML), 0o600)
 	s := startServer(t, filepath.Join(dir, "data"), nil, "--config", cfgFile)
 	waitReady(t, s.url)
 	s.cmd.Process.Signal(syscall.SIGTERM)

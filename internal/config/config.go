@@ -11,6 +11,7 @@ import (
 	"github.com/lotse-io/lotse/cobrowse"
 	"github.com/lotse-io/lotse/internal/secret"
 	"github.com/lotse-io/lotse/signaling"
+	"github.com/lotse-io/lotse/turn"
 )
 
 // Config is the whole configuration of a Lotse node.
@@ -40,6 +41,7 @@ type Config struct {
 	Auth      auth.Config      `yaml:"auth"`
 	Signaling signaling.Config `yaml:"signaling"`
 	Cobrowse  cobrowse.Config  `yaml:"cobrowse"`
+	TURN      turn.Config      `yaml:"turn"`
 }
 
 // LogConfig configures logging.
@@ -118,8 +120,21 @@ func Default() Config {
 		Auth:      auth.DefaultConfig(),
 		Signaling: signaling.DefaultConfig(),
 		Cobrowse:  cobrowse.DefaultConfig(),
+		TURN:      defaultTURN(),
 	}
 }
 
 // Secret is a configuration secret; it never shows its value.
 type Secret = secret.String
+
+// defaultTURN is the relay as lotse serve runs it out of the box: on, but
+// like the HTTP listener only on loopback. A deployment reachable from the
+// Internet sets turn.listen_udp/listen_tcp (e.g. 0.0.0.0:3478), turn.public_ip
+// and, for turns:, a certificate (see docs/turn.md).
+func defaultTURN() turn.Config {
+	c := turn.DefaultConfig()
+	c.Enabled = true
+	c.ListenUDP, c.ListenTCP, c.ListenTLS = "127.0.0.1:3478", "127.0.0.1:3478", "127.0.0.1:5349"
+	c.RelayIP = "127.0.0.1"
+	return c
+}

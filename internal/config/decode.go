@@ -109,8 +109,10 @@ func decodeInto(n *yaml.Node, v reflect.Value, path string) error {
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
+		// A YAML boolean, or the string form from an environment variable
+		// or flag.
 		b, err := strconv.ParseBool(n.Value)
-		if err != nil || n.Tag != "!!bool" {
+		if err != nil || (n.Tag != "!!bool" && n.Tag != "!!str") {
 			return typeErr(n, path, "true or false")
 		}
 		v.SetBool(b)

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lotse-io/lotse/turn"
 )
 
 // EnvVars maps environment variables to the settings they override. They
@@ -27,6 +29,8 @@ var EnvVars = map[string]string{
 	"LOTSE_LOG_FORMAT":               "log.format",
 	"LOTSE_BOOTSTRAP_ADMIN_EMAIL":    "bootstrap.admin_email",
 	"LOTSE_BOOTSTRAP_ADMIN_PASSWORD": "", // secret: no file key
+	"LOTSE_TURN_ENABLED":             "turn.enabled",
+	"LOTSE_TURN_SECRET":              "", // secret: no file key
 }
 
 // Overrides are the values given on the command line (only those the user
@@ -58,8 +62,12 @@ func Load(path string, lookup func(string) (string, bool), flags Overrides) (Con
 			if !ok || val == "" {
 				continue
 			}
-			if env == "LOTSE_BOOTSTRAP_ADMIN_PASSWORD" {
+			switch env {
+			case "LOTSE_BOOTSTRAP_ADMIN_PASSWORD":
 				cfg.Bootstrap.AdminPassword = Secret(val)
+				continue
+			case "LOTSE_TURN_SECRET":
+				cfg.TURN.Secret = Secret(val)
 				continue
 			}
 			if err := set(&cfg, key, val); err != nil {
@@ -96,9 +104,6 @@ func set(cfg *Config, key, val string) error {
 	// unless the setting wants a bool.
 	parts := strings.Split(key, ".")
 	node := &yaml.Node{Kind: yaml.ScalarNode, Value: val, Tag: "!!str", Line: 1}
-	if b, err := strconv.ParseBool(val); err == nil && (key == "dev") {
-		node.Tag, node.Value = "!!bool", strconv.FormatBool(b)
-	}
 	for i := len(parts) - 1; i >= 0; i-- {
 		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: parts[i], Tag: "!!str"}, node}}
 	}
@@ -221,6 +226,13 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Signaling.Validate(); err != nil {
 		return sectionError("signaling", err)
+	}
+	if err := c.TURN.Validate(); err != nil {
+		var te *turn.ConfigError
+		if errors.As(err, &te) {
+			return &Error{Key: "turn." + te.Key, Msg: te.Msg}
+		}
+		return &Error{Key: "turn", Msg: err.Error()}
 	}
 	if err := c.Cobrowse.Validate(); err != nil {
 		key, msg, _ := strings.Cut(err.Error(), ": ")

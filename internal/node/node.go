@@ -37,6 +37,7 @@ import (
 	"github.com/lotse-io/lotse/internal/web"
 	"github.com/lotse-io/lotse/signaling"
 	"github.com/lotse-io/lotse/store/sqlite"
+	"github.com/lotse-io/lotse/turn"
 	websdk "github.com/lotse-io/lotse/web-sdk"
 )
 
@@ -65,6 +66,7 @@ type Node struct {
 	console  *console.Console
 	signal   *signaling.Service
 	relay    *cobrowse.Relay
+	turn     *turn.Server // nil when the relay is off
 	handler  http.Handler
 	draining atomic.Bool
 
@@ -121,8 +123,13 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 			return nil, err
 		}
 	}
+	if err := n.startTURN(deps); err != nil {
+		db.Close()
+		return nil, err
+	}
 	n.signal, err = signaling.New(cfg.Signaling, signaling.Deps{Log: deps.Log, Auth: n.auth, Store: db, Registerer: n.reg,
-		JoinKey: keys["join-token.key"], CodeKey: keys["code.key"], SecretKey: keys["secret.key"], PublicURL: origin, Now: deps.Now})
+		JoinKey: keys["join-token.key"], CodeKey: keys["code.key"], SecretKey: keys["secret.key"], PublicURL: origin, Now: deps.Now,
+		ICEServers: n.iceServers})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -24,6 +24,8 @@ func testConfig(t testing.TB) config.Config {
 		t.Fatal(err)
 	}
 	cfg.HTTP.DrainDelay = 300 * time.Millisecond
+	// Kernel-chosen ports, so that tests run side by side.
+	cfg.TURN.ListenUDP, cfg.TURN.ListenTCP, cfg.TURN.RelayPortMin, cfg.TURN.RelayPortMax = "127.0.0.1:0", "127.0.0.1:0", 0, 0
 	return cfg
 }
 
