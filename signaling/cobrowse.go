@@ -50,12 +50,16 @@ func (r *Room) attachCobrowseLocked(m *member) {
 		return
 	}
 	s := m.sess
+	var sink cobrowse.Sink = s
+	if m.link != nil {
+		sink = m.link // the data channel when open, else the WebSocket
+	}
 	var detach func()
 	switch m.cobrowseRole() {
 	case "share":
-		detach = relay.SetCustomerSink(r.convID, m.rec.ID, s)
+		detach = relay.SetCustomerSink(r.convID, m.rec.ID, sink)
 	case "view":
-		detach = relay.AddViewer(r.convID, m.rec.ID, s)
+		detach = relay.AddViewer(r.convID, m.rec.ID, sink)
 	default:
 		return
 	}

@@ -34,6 +34,7 @@ type wsConn struct {
 	wake         chan struct{} // nudges the writer (capacity 1)
 	ctrl         chan closeReq
 	done         chan struct{} // closed when the writer has finished
+	readerDone   chan struct{} // closed when the reader has finished
 	pingInterval time.Duration
 
 	closeOnce sync.Once
@@ -55,7 +56,8 @@ type closeReq struct {
 }
 
 func newWSConn(ws *websocket.Conn, queue int, ping time.Duration) *wsConn {
-	return &wsConn{ws: ws, limit: queue, wake: make(chan struct{}, 1), ctrl: make(chan closeReq, 1), done: make(chan struct{}), pingInterval: ping}
+	return &wsConn{ws: ws, limit: queue, wake: make(chan struct{}, 1), ctrl: make(chan closeReq, 1), done: make(chan struct{}),
+		readerDone: make(chan struct{}), pingInterval: ping}
 }
 
 // enqueue queues a data frame; false when the queue is full or the
@@ -149,8 +151,15 @@ func (c *wsConn) writeLoop() {
 				req.reason = req.reason[:120]
 			}
 			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(req.code, req.reason), time.Now().Add(writeWait))
-			// Give the client a moment to answer the close frame.
+			// The closing handshake (RFC 6455 §7.1.1): let the reader take
+			// in what the client still sends, up to its close frame, before
+			// the socket closes — closing with unread data would reset the
+			// connection and lose our close frame on the client's side.
 			_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
+			select {
+			case <-c.readerDone:
+			case <-time.After(2 * time.Second):
+			}
 			return
 		}
 	}

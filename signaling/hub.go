@@ -22,13 +22,14 @@ type Hub struct {
 
 	mu       sync.Mutex // guards the fields below; never held while locking a room
 	rooms    map[string]*Room
+	byConv   map[string]*Room // the same rooms by conversation id (ids are unique across tenants)
 	sessions map[string]*session
 	conns    map[*wsConn]struct{}
 	draining bool
 }
 
 func newHub(cfg Config, svc *Service, log zerolog.Logger) *Hub {
-	return &Hub{cfg: cfg, svc: svc, log: log, rooms: map[string]*Room{}, sessions: map[string]*session{}, conns: map[*wsConn]struct{}{}}
+	return &Hub{cfg: cfg, svc: svc, log: log, rooms: map[string]*Room{}, byConv: map[string]*Room{}, sessions: map[string]*session{}, conns: map[*wsConn]struct{}{}}
 }
 
 func roomKey(tenantID, convID string) string { return tenantID + "/" + convID }
@@ -59,6 +60,7 @@ func (h *Hub) room(ctx context.Context, tenantID, convID string) (*Room, error) 
 		return r, nil // another join loaded it first
 	}
 	h.rooms[roomKey(tenantID, convID)] = nr
+	h.byConv[convID] = nr
 	return nr, nil
 }
 
@@ -73,12 +75,7 @@ func (h *Hub) liveRoom(tenantID, convID string) *Room {
 func (h *Hub) roomByConv(convID string) *Room {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, r := range h.rooms {
-		if r.convID == convID {
-			return r
-		}
-	}
-	return nil
+	return h.byConv[convID]
 }
 
 func (h *Hub) removeRoom(r *Room) {
@@ -86,6 +83,7 @@ func (h *Hub) removeRoom(r *Room) {
 	defer h.mu.Unlock()
 	if h.rooms[roomKey(r.tenantID, r.convID)] == r {
 		delete(h.rooms, roomKey(r.tenantID, r.convID))
+		delete(h.byConv, r.convID)
 	}
 }
 

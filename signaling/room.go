@@ -16,9 +16,12 @@ import (
 type member struct {
 	rec    store.Participant
 	grants []string
-	sess   *session // nil when not connected and not within the resume window
+	sess   *session   // nil when not connected and not within the resume window
+	link   *mediaLink // the member's SFU peer, once admitted (nil without media)
 	// connectedAt is when the current connection streak began.
 	connectedAt time.Time
+	// iceAt is when the member last got ICE servers (TURN credentials).
+	iceAt time.Time
 }
 
 func (m *member) admitted() bool { return m.rec.State == wire.StateAdmitted }
@@ -143,6 +146,7 @@ func (r *Room) join(ctx context.Context, claims *auth.JoinClaims, c *wsConn, ice
 	s := newSession(r, m)
 	m.sess = s
 	m.connectedAt = now
+	m.iceAt = now
 	r.hub.remember(s)
 	r.emptySince = time.Time{}
 
@@ -194,6 +198,7 @@ func (r *Room) join(ctx context.Context, claims *auth.JoinClaims, c *wsConn, ice
 	}
 	// Joined goes out before anything else the session receives.
 	s.attach(c, joinedMsg, 0, false)
+	r.startMediaLocked(m)
 	r.attachCobrowseLocked(m)
 	return s, nil
 }
@@ -257,6 +262,12 @@ func (r *Room) sweep(ctx context.Context, now time.Time) {
 		}
 		if m.sess.connected() {
 			m.sess.prune(now, r.hub.cfg.ResumeWindow)
+			if now.Sub(m.iceAt) > r.hub.cfg.ICERefresh {
+				// Fresh TURN credentials before the old ones expire; the
+				// client applies them with setConfiguration and an ICE restart.
+				m.iceAt = now
+				r.sendLocked(m, &wire.IceServers{Header: wire.Header{Type: "ice_servers"}, ICEServers: r.hub.svc.iceServers(m.rec.ID)})
+			}
 			continue
 		}
 		if d := m.sess.droppedSince(); !d.IsZero() && now.Sub(d) > r.hub.cfg.ResumeWindow {
@@ -289,6 +300,7 @@ func (r *Room) leaveLocked(ctx context.Context, m *member, reason, actor string)
 		m.sess.close(closeNormal, reason)
 		m.sess = nil
 	}
+	r.stopMediaLocked(m)
 	if reason == "removed" {
 		m.rec.State = wire.StateRemoved
 	} else {
@@ -354,6 +366,12 @@ func (r *Room) endLocked(ctx context.Context, reason, actor string) {
 			m.sess.close(closeNormal, "conversation ended")
 			m.sess = nil
 		}
+	}
+	for _, m := range r.members {
+		r.stopMediaLocked(m)
+	}
+	if media := r.hub.svc.media; media != nil {
+		media.CloseRoom(r.convID)
 	}
 	if relay := r.hub.svc.cobrowse; relay != nil {
 		relay.End(r.convID)

@@ -54,8 +54,10 @@ func (r *Room) admit(ctx context.Context, s *session, target string) error {
 			r.sendLocked(o, &wire.ParticipantJoined{Header: wire.Header{Type: "participant_joined"}, Participant: view})
 		}
 	})
-	r.attachCobrowseLocked(m)
-	// The customer learns they are in, who is here, and the chat so far.
+	// The customer learns they are in, who is here, and the chat so far;
+	// then the SFU's first offer follows on the same, ordered channel.
+	defer r.attachCobrowseLocked(m)
+	defer r.startMediaLocked(m)
 	r.sendLocked(m, &wire.ParticipantUpdated{Header: wire.Header{Type: "participant_updated"}, Participant: view})
 	for _, p := range r.participantsForLocked(m) {
 		if p.ID != m.rec.ID {

@@ -54,6 +54,9 @@ type Config struct {
 	RateLimit   float64 `yaml:"rate_limit"`
 	RateBurst   int     `yaml:"rate_burst"`
 	RateStrikes int     `yaml:"rate_strikes"`
+	// ICERefresh is how often connected participants get fresh ICE
+	// servers (TURN credentials live 10 minutes by default).
+	ICERefresh time.Duration `yaml:"ice_refresh"`
 	// CobrowseFrameRate bounds binary co-browse frames per second per
 	// connection (burst: twice as many).
 	CobrowseFrameRate float64 `yaml:"cobrowse_frame_rate"`
@@ -74,7 +77,7 @@ func DefaultConfig() Config {
 		CodeFailuresPerIP: 10, CodeFailuresGlobal: 1000, CodeWindow: 10 * time.Minute,
 		JoinTokenTTL: 5 * time.Minute, EmptyTimeout: 10 * time.Minute, ResumeWindow: 30 * time.Second,
 		PingInterval: 15 * time.Second, JoinTimeout: 10 * time.Second, ReplayBuffer: 1024, SendQueue: 512,
-		RateLimit: 30, RateBurst: 100, RateStrikes: 50, CobrowseFrameRate: 200, MaxConnections: 20000,
+		RateLimit: 30, RateBurst: 100, RateStrikes: 50, CobrowseFrameRate: 200, MaxConnections: 20000, ICERefresh: 4 * time.Minute,
 		WebhookTimeout: 10 * time.Second, WebhookMaxAttempts: 8, RetentionInterval: time.Hour,
 	}
 }
@@ -106,6 +109,8 @@ func (c *Config) Validate() error {
 		return errors.New("send_queue: between 16 and 65536")
 	case c.RateLimit <= 0 || c.RateBurst < 1 || c.RateStrikes < 1 || c.CobrowseFrameRate < 1:
 		return errors.New("rate_limit, rate_burst and rate_strikes must be positive")
+	case c.ICERefresh < 10*time.Second:
+		return errors.New("ice_refresh: at least 10s")
 	case c.MaxConnections < 1:
 		return errors.New("max_connections: at least 1")
 	case c.WebhookTimeout < time.Second || c.WebhookMaxAttempts < 1 || c.WebhookMaxAttempts > 20:
@@ -158,9 +163,12 @@ type Service struct {
 	origins *originCache
 
 	cobrowse     CobrowseRelay
+	media        MediaServer
 	wakeWebhooks chan struct{}
 	writeBuffers *sync.Pool
 	wg           sync.WaitGroup
+	mediaOps     sync.WaitGroup // SFU joins and closes in flight
+	trackEvents  chan trackEvent
 }
 
 // New returns the signalling service.
@@ -177,7 +185,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, st: deps.Store, auth: deps.Auth, log: deps.Log.With().Str("component", "signaling").Logger(),
 		tokens: auth.NewJoinTokens(deps.JoinKey, cfg.JoinTokenTTL, deps.Now), codeKey: deps.CodeKey, box: box, pub: deps.PublicURL,
-		ice: deps.ICEServers, clock: deps.Now, codes: newFailureCounter(cfg.CodeWindow), wakeWebhooks: make(chan struct{}, 1)}
+		ice: deps.ICEServers, clock: deps.Now, codes: newFailureCounter(cfg.CodeWindow), wakeWebhooks: make(chan struct{}, 1),
+		trackEvents: make(chan trackEvent, 256)}
 	s.origins = newOriginCache(deps.Store, 10*time.Second)
 	s.writeBuffers = &sync.Pool{}
 	s.hub = newHub(cfg, s, s.log)
@@ -190,14 +199,15 @@ func (s *Service) now() time.Time { return s.clock().UTC() }
 // Start runs the background work (room sweeps, webhook delivery, record
 // retention) until ctx ends; Wait waits for it.
 func (s *Service) Start(ctx context.Context) {
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); s.hub.run(ctx) }()
+	go func() { defer s.wg.Done(); s.recordTrackEvents(ctx) }()
 	go func() { defer s.wg.Done(); s.deliverWebhooks(ctx) }()
 	go func() { defer s.wg.Done(); s.retention(ctx) }()
 }
 
 // Wait waits for the background work started by Start.
-func (s *Service) Wait() { s.wg.Wait() }
+func (s *Service) Wait() { s.wg.Wait(); s.mediaOps.Wait() }
 
 // Shutdown tells every WebSocket client to reconnect and closes it.
 func (s *Service) Shutdown(ctx context.Context) error {

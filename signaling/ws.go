@@ -45,6 +45,7 @@ func (s *Service) ServeWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newWSConn(ws, s.cfg.SendQueue, s.cfg.PingInterval)
 	if !s.hub.track(c) {
+		close(c.readerDone)
 		go c.writeLoop()
 		c.reconnect("server restarting", 1000)
 		<-c.done
@@ -59,6 +60,16 @@ func (s *Service) ServeWS(w http.ResponseWriter, r *http.Request) {
 		defer s.hub.untrack(c)
 		s.readLoop(ctx, c, origin, ip)
 		c.closeWith(closeNormal, "")
+		// Read (and drop) what the client still sends until its close
+		// frame or the writer's deadline, so the socket never closes with
+		// unread data (which would reset the connection).
+		_ = c.ws.SetReadDeadline(time.Now().Add(3 * time.Second))
+		for {
+			if _, _, err := c.ws.NextReader(); err != nil {
+				break
+			}
+		}
+		close(c.readerDone)
 		<-c.done
 	}()
 }
@@ -218,6 +229,8 @@ func (s *Service) dispatch(ctx context.Context, st *connState, msg wire.Message)
 	case *wire.Leave:
 		r.leave(ctx, sess)
 		return true
+	case *wire.Media:
+		err = r.media(sess, m)
 	default:
 		err = wire.Errorf(wire.CodeUnknownType, "message type %q is not handled", msg.Head().Type)
 	}

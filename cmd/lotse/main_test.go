@@ -120,7 +120,8 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 }
 
 // testPortsYAML puts the TURN relay on kernel-chosen loopback ports.
-const testPortsYAML = "turn:\n  listen_udp: 127.0.0.1:0\n  listen_tcp: 127.0.0.1:0\n  relay_port_min: 0\n  relay_port_max: 0\n"
+const testPortsYAML = "turn:\n  listen_udp: 127.0.0.1:0\n  listen_tcp: 127.0.0.1:0\n  relay_port_min: 0\n  relay_port_max: 0\n" +
+	"sfu:\n  listen_ip: 127.0.0.1\n  udp_port: 0\n  tcp_port: 0\n  loopback_candidates: true\ndev_bank_listen: 127.0.0.1:0\n"
 
 // cleanEnv is the test's environment without LOTSE_ variables, so that a
 // developer's settings do not leak into the tests.

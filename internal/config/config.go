@@ -10,6 +10,7 @@ import (
 	"github.com/lotse-io/lotse/auth"
 	"github.com/lotse-io/lotse/cobrowse"
 	"github.com/lotse-io/lotse/internal/secret"
+	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/signaling"
 	"github.com/lotse-io/lotse/turn"
 )
@@ -42,6 +43,7 @@ type Config struct {
 	Signaling signaling.Config `yaml:"signaling"`
 	Cobrowse  cobrowse.Config  `yaml:"cobrowse"`
 	TURN      turn.Config      `yaml:"turn"`
+	SFU       sfu.Config       `yaml:"sfu"`
 }
 
 // LogConfig configures logging.
@@ -121,6 +123,7 @@ func Default() Config {
 		Signaling: signaling.DefaultConfig(),
 		Cobrowse:  cobrowse.DefaultConfig(),
 		TURN:      defaultTURN(),
+		SFU:       sfu.DefaultConfig(),
 	}
 }
 

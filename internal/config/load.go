@@ -227,6 +227,16 @@ func (c *Config) Validate() error {
 	if err := c.Signaling.Validate(); err != nil {
 		return sectionError("signaling", err)
 	}
+	if c.Dev {
+		// A developer machine: media stays on loopback (see docs/media.md).
+		if c.SFU.ListenIP == "" {
+			c.SFU.ListenIP = "127.0.0.1"
+		}
+		c.SFU.LoopbackCandidates = true
+	}
+	if err := c.SFU.Validate(); err != nil {
+		return sectionError("sfu", err)
+	}
 	if err := c.TURN.Validate(); err != nil {
 		var te *turn.ConfigError
 		if errors.As(err, &te) {

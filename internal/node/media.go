@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lotse-io/lotse/internal/config"
+	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/signaling/wire"
 	"github.com/lotse-io/lotse/turn"
 )
@@ -100,6 +101,33 @@ func toWire(list []turn.ICEServer) []wire.ICEServer {
 
 // mediaAddrs are the SFU's advertised media addresses: the only peers the
 // embedded relay reaches.
-func (n *Node) mediaAddrs() []netip.AddrPort {
-	return nil // the SFU registers its addresses here once it runs in the node
+func (n *Node) mediaAddrs() []netip.AddrPort { return n.sfu.MediaAddrs() }
+
+// startSFU starts the media server. In dev mode it only talks to loopback
+// addresses: a developer machine's demo never sends media anywhere else.
+func (n *Node) startSFU(deps Deps) error {
+	d := sfu.Deps{Log: deps.Log, Registerer: n.reg, Data: dataForwarder{n}, Tracks: dataForwarder{n}}
+	if n.cfg.Dev {
+		d.RemoteIPFilter = func(a netip.Addr) bool { return a.IsLoopback() }
+	}
+	s, err := sfu.New(n.cfg.SFU, d)
+	if err != nil {
+		return &config.Error{Key: "sfu", Msg: err.Error()}
+	}
+	n.sfu = s
+	n.OnShutdown("sfu", func(context.Context) error { return s.Close() })
+	n.log.Info().Interface("media", s.MediaAddrs()).Msg("SFU listening")
+	return nil
 }
+
+// dataForwarder hands data-channel messages to signalling, which knows who
+// may co-browse, and publication events to the conversation record (the
+// SFU starts before signalling exists).
+type dataForwarder struct{ n *Node }
+
+func (f dataForwarder) HandleData(room, participant string, b []byte) {
+	f.n.signal.HandleData(room, participant, b)
+}
+
+func (f dataForwarder) TrackStarted(room string, t sfu.TrackInfo) { f.n.signal.TrackStarted(room, t) }
+func (f dataForwarder) TrackEnded(room string, t sfu.TrackInfo)   { f.n.signal.TrackEnded(room, t) }

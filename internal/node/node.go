@@ -35,6 +35,7 @@ import (
 	"github.com/lotse-io/lotse/internal/keyfile"
 	"github.com/lotse-io/lotse/internal/route"
 	"github.com/lotse-io/lotse/internal/web"
+	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/signaling"
 	"github.com/lotse-io/lotse/store/sqlite"
 	"github.com/lotse-io/lotse/turn"
@@ -67,6 +68,7 @@ type Node struct {
 	signal   *signaling.Service
 	relay    *cobrowse.Relay
 	turn     *turn.Server // nil when the relay is off
+	sfu      *sfu.SFU
 	handler  http.Handler
 	draining atomic.Bool
 
@@ -123,7 +125,12 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 			return nil, err
 		}
 	}
+	if err := n.startSFU(deps); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := n.startTURN(deps); err != nil {
+		n.sfu.Close()
 		db.Close()
 		return nil, err
 	}
@@ -139,6 +146,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		AssetPath: cobrowseAssetPath, Now: deps.Now,
 		Assets: assetproxy.Deps{Origins: n.assetOrigins, Authorize: n.authorizeAssets, AllowLoopback: cfg.Dev}})
 	n.signal.SetCobrowse(n.relay)
+	n.signal.SetMedia(n.sfu)
 	n.OnShutdown("signaling", n.signal.Shutdown)
 	n.console, err = console.New(origin, n.auth, db, deps.Log)
 	if err != nil {

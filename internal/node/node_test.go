@@ -26,6 +26,7 @@ func testConfig(t testing.TB) config.Config {
 	cfg.HTTP.DrainDelay = 300 * time.Millisecond
 	// Kernel-chosen ports, so that tests run side by side.
 	cfg.TURN.ListenUDP, cfg.TURN.ListenTCP, cfg.TURN.RelayPortMin, cfg.TURN.RelayPortMax = "127.0.0.1:0", "127.0.0.1:0", 0, 0
+	cfg.SFU.ListenIP, cfg.SFU.UDPPort, cfg.SFU.TCPPort, cfg.SFU.LoopbackCandidates = "127.0.0.1", 0, 0, true
 	return cfg
 }
 

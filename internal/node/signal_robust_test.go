@@ -207,7 +207,7 @@ func TestWebSocketRobustness(t *testing.T) {
 			}
 		}
 		if ce := fc.CloseError(); ce == nil || ce.Code != 1008 || limited < 10 {
-			t.Fatalf("flood: close %v, %d rate_limited errors", ce, limited)
+			t.Fatalf("flood: close %v, %d rate_limited errors, err %v", ce, limited, fc.Err())
 		}
 	})
 }

@@ -23,13 +23,18 @@ type Client struct {
 
 	wmu sync.Mutex // serialises writes
 
-	in     chan wire.Message
-	bin    chan []byte // binary (co-browse) frames
-	done   chan struct{}
-	mu     sync.Mutex // guards the fields below
-	seq    uint64
-	closeE *websocket.CloseError
-	err    error
+	in    chan wire.Message
+	bin   chan []byte // binary (co-browse) frames
+	done  chan struct{}
+	mmu   sync.Mutex // guards media and pendingMedia
+	media func(*wire.Media)
+	// pendingMedia holds media messages that arrived before OnMedia (the
+	// SFU's first offer can follow Joined at once).
+	pendingMedia []*wire.Media
+	mu           sync.Mutex // guards the fields below
+	seq          uint64
+	closeE       *websocket.CloseError
+	err          error
 }
 
 // ErrClosed means the connection is gone.
@@ -86,6 +91,18 @@ func (c *Client) read() {
 			c.mu.Lock()
 			c.seq = s
 			c.mu.Unlock()
+		}
+		if mm, ok := m.(*wire.Media); ok {
+			c.mmu.Lock()
+			h := c.media
+			if h == nil && len(c.pendingMedia) < 1024 {
+				c.pendingMedia = append(c.pendingMedia, mm)
+			}
+			c.mmu.Unlock()
+			if h != nil {
+				h(mm)
+			}
+			continue
 		}
 		c.in <- m
 	}
@@ -204,6 +221,18 @@ func (c *Client) Close() {
 	}
 	c.ws.Close()
 	<-c.done
+}
+
+// OnMedia routes media messages to h (on the reader goroutine) instead of
+// the message channel.
+func (c *Client) OnMedia(h func(*wire.Media)) {
+	c.mmu.Lock()
+	defer c.mmu.Unlock()
+	for _, m := range c.pendingMedia {
+		h(m)
+	}
+	c.pendingMedia = nil
+	c.media = h
 }
 
 // Frames returns the channel of binary (co-browse) frames received.

@@ -55,6 +55,11 @@ func TestDecode(t *testing.T) {
 		{"two objects", `{"type":"ping"}{"type":"ping"}`, CodeBadMessage, ""},
 		{"deep nesting", `{"type":"ping","x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, CodeBadMessage, ""},
 		{"invalid utf8", "{\"type\":\"chat\",\"text\":\"\xff\"}", CodeBadMessage, ""},
+		{"media offer", `{"type":"media","kind":"offer","sdp":"v=0"}`, "", "*wire.Media"},
+		{"media candidate", `{"type":"media","kind":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}`, "", "*wire.Media"},
+		{"media unknown kind", `{"type":"media","kind":"tracks"}`, CodeInvalid, ""},
+		{"media tracks from client", `{"type":"media","kind":"offer","tracks":[{"id":"x","participant_id":"p","source":"camera","kind":"video","stream_id":"s"}]}`, CodeInvalid, ""},
+		{"media huge sdp", `{"type":"media","kind":"offer","sdp":"` + strings.Repeat("a", MaxSDPBytes+1) + `"}`, CodeInvalid, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,13 @@ export interface ConversationInfo {
   subject?: string;
 }
 
+export interface ICECandidate {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+  usernameFragment?: string;
+}
+
 export interface ICEServer {
   urls: string[];
   username?: string;
@@ -41,10 +48,32 @@ export interface Participant {
   joined_at: string /* RFC 3339 */;
 }
 
+export interface Publication {
+  mid?: string;
+  track_id?: string;
+  source: string;
+}
+
 export interface ResumeInfo {
   session_id: string;
   resume_token: string;
   last_seq: number;
+}
+
+export interface Speaker {
+  participant_id: string;
+  level: number;
+}
+
+export interface TrackInfo {
+  id: string;
+  participant_id: string;
+  source: string;
+  kind: string;
+  muted?: boolean;
+  simulcast?: boolean;
+  stream_id: string;
+  codec?: string;
 }
 
 export interface AdmitMsg {
@@ -90,6 +119,13 @@ export interface ErrorMsg {
   ref?: string;
 }
 
+export interface IceServersMsg {
+  type: "ice_servers";
+  id?: string;
+  seq?: number;
+  ice_servers: ICEServer[];
+}
+
 export interface JoinMsg {
   type: "join";
   id?: string;
@@ -117,6 +153,24 @@ export interface LeaveMsg {
   type: "leave";
   id?: string;
   seq?: number;
+}
+
+export interface MediaMsg {
+  type: "media";
+  id?: string;
+  seq?: number;
+  kind: string;
+  sdp?: string;
+  candidate?: ICECandidate;
+  tracks?: TrackInfo[];
+  speakers?: Speaker[];
+  publish?: Publication[];
+  track_id?: string;
+  source?: string;
+  muted?: boolean;
+  width?: number;
+  height?: number;
+  reason?: string;
 }
 
 export interface ParticipantJoinedMsg {
@@ -197,6 +251,7 @@ export type ClientMessage =
   | EndMsg
   | JoinMsg
   | LeaveMsg
+  | MediaMsg
   | PingMsg
   | RemoveMsg
   | TypingMsg
@@ -207,7 +262,9 @@ export type ServerMessage =
   | ChatDeliveredMsg
   | ConversationEndedMsg
   | ErrorMsg
+  | IceServersMsg
   | JoinedMsg
+  | MediaMsg
   | ParticipantJoinedMsg
   | ParticipantLeftMsg
   | ParticipantUpdatedMsg

@@ -4,7 +4,8 @@
 import { errorText, t } from "../i18n";
 import { ApiError, type JoinResponse, type Participant, type ServerMessage } from "../protocol";
 import { SignalClient } from "../signal";
-import { startViewer, type ViewerMode, type ViewerSession } from "../cobrowse";
+import { DATA_CHANNEL_MESSAGE_BYTES, startViewer, type ViewerMode, type ViewerSession } from "../cobrowse";
+import { MediaPanel } from "./mediapanel";
 import { h, hhmm } from "../widget/dom";
 import { stateLabel, type Ctx } from "./main";
 
@@ -48,6 +49,10 @@ export function openRoom(ctx: Ctx, id: string): () => void {
       h("div", { class: "row" }, ...modeButtons, reqBtn, relBtn), stage));
 
   let viewer: ViewerSession | null = null;
+  let media: MediaPanel | null = null;
+  let dc: RTCDataChannel | null = null;
+  const mediaSlot = h("div", { class: "media-slot" });
+  ctx.main.insertBefore(mediaSlot, ctx.main.querySelector(".room"));
 
   let client: SignalClient | null = null;
   const render = () => {
@@ -94,6 +99,12 @@ export function openRoom(ctx: Ctx, id: string): () => void {
       case "participant_left":
         people.delete(m.participant_id);
         break;
+      case "media":
+        media?.handle(m);
+        return;
+      case "ice_servers":
+        media?.session.refreshICE(m.ice_servers);
+        return;
       case "chat_delivered":
         addChat(m.message.from, m.message.name, m.message.text, m.message.at);
         break;
@@ -109,6 +120,7 @@ export function openRoom(ctx: Ctx, id: string): () => void {
         err.hidden = false;
         break;
     }
+    media?.setParticipants(people.values());
     render();
     void loadTimeline();
   };
@@ -129,7 +141,14 @@ export function openRoom(ctx: Ctx, id: string): () => void {
       const c = client;
       viewer = startViewer({
         container: stage,
-        send: (f) => c.sendBinary(f),
+        // The data channel when open (16 KiB messages), else the WebSocket.
+        send: (f) => {
+          if (dc && dc.readyState === "open" && f.byteLength <= DATA_CHANNEL_MESSAGE_BYTES && dc.bufferedAmount < 1 << 20) {
+            dc.send(f as Uint8Array<ArrayBuffer>);
+            return true;
+          }
+          return c.sendBinary(f);
+        },
         onState: (v) => {
           cbStatus.textContent = v.sharing ? `${v.href} · ${v.width}×${v.height}` : t(lang, "cobrowse_waiting");
           const granted = v.control === "granted" && v.controlParticipant === v.me;
@@ -143,6 +162,17 @@ export function openRoom(ctx: Ctx, id: string): () => void {
       });
       client.onBinary((f) => viewer?.receive(f));
       client.on(onMessage);
+      client.on((m) => {
+        if (m.type !== "joined" || media) return;
+        media = new MediaPanel(lang, c, m.ice_servers, (ch) => {
+          dc = ch;
+          if (ch) ch.onmessage = (e) => {
+            if (e.data instanceof ArrayBuffer) viewer?.receive(new Uint8Array(e.data));
+          };
+        });
+        mediaSlot.replaceChildren(media.el);
+        void media.start();
+      });
       client.onState((s) => {
         if (s === "reconnecting") status.textContent = t(lang, "reconnecting");
       });
@@ -163,6 +193,7 @@ export function openRoom(ctx: Ctx, id: string): () => void {
   document.title = t(lang, "title") + " · Lotse";
   return () => {
     viewer?.destroy();
+    media?.close();
     client?.stop();
   };
 }

@@ -31,8 +31,14 @@ button:disabled { opacity: .6; cursor: default; }
 .composer input { margin-top: 0; }
 .typing { font-size: 12px; color: #4a5462; min-height: 1.2em; }
 .row { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
-.media { display: grid; gap: 6px; grid-template-columns: 1fr 1fr; }
-.media:empty { display: none; }
+.video { position: relative; display: flex; flex-direction: column; gap: 6px; }
+.video .remote { position: relative; min-height: 0; background: #0f1720; border-radius: 8px; overflow: hidden; display: grid; }
+.video .remote:empty { display: none; }
+.video .remote video { width: 100%; aspect-ratio: 16 / 9; object-fit: cover; display: block; }
+.video .remote video.muted { opacity: .35; }
+.video video.self { position: absolute; right: 8px; top: 8px; width: 28%; aspect-ratio: 16 / 9; object-fit: cover; border: 2px solid #fff; border-radius: 6px; background: #222; }
+.video .remote:empty + video.self { position: static; width: 40%; }
+.video audio { display: none; }
 .min .body { display: none; }
 .min { width: auto; }
 @media (prefers-color-scheme: dark) {

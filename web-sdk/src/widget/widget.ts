@@ -4,11 +4,12 @@
 // closed shadow root: the bank's CSS cannot break it and ours cannot touch
 // the bank's page.
 import { api, ApiError, type JoinResponse, type MaskingRules, type Participant, type ServerMessage } from "../protocol";
-import { type CaptureSession, resumeState, startCapture, WEBSOCKET_MESSAGE_BYTES } from "../cobrowse";
+import { type CaptureSession, DATA_CHANNEL_MESSAGE_BYTES, startCapture, WEBSOCKET_MESSAGE_BYTES } from "../cobrowse";
 import { errorText, t, type Lang, type TextKey } from "../i18n";
 import { SignalClient } from "../signal";
 import { h, hhmm } from "./dom";
 import { widgetCSS } from "./styles";
+import { VideoWindow } from "./video";
 
 export interface WidgetOptions {
   /** Lotse's origin, e.g. https://lotse.example-bank.de. */
@@ -76,6 +77,11 @@ export class Widget {
   private masking: MaskingRules | undefined;
   private shareConsent = false;
   private conversation = "";
+  private video: VideoWindow | null = null;
+  private cameraConsent = false;
+  private micConsent = false;
+  private dc: RTCDataChannel | null = null;
+  private videoStarted = false;
   /** Hooks for the media and co-browse parts of the SDK. */
   readonly onMessage = new Set<(m: ServerMessage) => void>();
 
@@ -233,6 +239,8 @@ export class Widget {
     this.conversation = res.conversation_id;
     this.masking = res.masking;
     this.shareConsent = !!res.consent?.cobrowse && this.opts.mode === "overlay";
+    this.cameraConsent = !!res.consent?.camera;
+    this.micConsent = !!res.consent?.microphone;
     if (res.rejoin_token) {
       const s: StoredSession = { v: 1, apiBase: this.opts.apiBase, conversation: res.conversation_id, rejoin: res.rejoin_token };
       try {
@@ -253,10 +261,36 @@ export class Widget {
     client.onBinary((f) => this.capture?.receive(f));
     client.onState((s, detail) => this.connState(s, detail));
     const joined = await client.start();
+    this.video = new VideoWindow({
+      lang: this.lang, client, iceServers: joined.ice_servers, camera: this.cameraConsent, microphone: this.micConsent,
+      onDataChannel: (dc) => this.useDataChannel(dc),
+      onNotice: (text) => this.setStatus(text),
+    });
     this.self = joined.self;
     for (const p of joined.participants) this.participants.set(p.id, p);
     this.render(joined.self.state === "admitted" ? "session" : "waiting");
     for (const m of joined.chat) this.addChat(m.from, m.name, m.text, m.at);
+  }
+
+  /** Moves co-browsing to the data channel when it opens, back to the WebSocket when it closes. */
+  private useDataChannel(dc: RTCDataChannel | null): void {
+    this.dc = dc;
+    const client = this.client;
+    if (dc) {
+      dc.onmessage = (e) => {
+        if (e.data instanceof ArrayBuffer) this.capture?.receive(new Uint8Array(e.data));
+      };
+    }
+    if (!this.capture || !client) return;
+    if (dc && dc.readyState === "open") {
+      this.capture.setTransport((f) => {
+        if (dc.readyState !== "open" || dc.bufferedAmount > 1 << 20) return false;
+        dc.send(f as Uint8Array<ArrayBuffer>);
+        return true;
+      }, DATA_CHANNEL_MESSAGE_BYTES);
+    } else {
+      this.capture.setTransport((f) => client.sendBinary(f), WEBSOCKET_MESSAGE_BYTES);
+    }
   }
 
   /** Starts co-browsing once admitted, if the customer consented to it. */
@@ -273,6 +307,7 @@ export class Widget {
         lang: this.lang,
         displayName: (id) => this.participants.get(id)?.name ?? "",
         onStop: () => {
+          this.setStatus("");
           this.capture = null;
           this.shareConsent = false;
           const consent = { camera: true, microphone: true, cobrowse: false, terms: true };
@@ -282,6 +317,7 @@ export class Widget {
     } catch {
       this.capture = null; // an invalid tenant rule stops sharing, not the session
     }
+    if (this.dc) this.useDataChannel(this.dc);
   }
 
   private connState(s: string, detail?: string): void {
@@ -307,6 +343,12 @@ export class Widget {
     for (const l of this.onMessage) l(m);
     switch (m.type) {
       case "joined":
+        return;
+      case "media":
+        this.video?.handle(m);
+        return;
+      case "ice_servers":
+        this.video?.session.refreshICE(m.ice_servers);
         return;
       case "participant_joined":
       case "participant_updated": {
@@ -344,6 +386,8 @@ export class Widget {
   private finish(key: TextKey): void {
     this.capture?.stop();
     this.capture = null;
+    this.video?.close();
+    this.video = null;
     forgetSession();
     this.client?.stop();
     this.client = null;
@@ -379,11 +423,15 @@ export class Widget {
       window.clearTimeout(this.typingTimer);
       this.typingTimer = window.setTimeout(() => this.stopTyping(), 3000);
     });
-    this.body.append(this.statusBox, h("div", { class: "media", "data-lotse": "media" }), h("p", { class: "status", "data-state": "admitted" }, this.tx("admitted")),
+    this.body.append(this.statusBox, this.video?.el ?? "", h("p", { class: "status", "data-state": "admitted" }, this.tx("admitted")),
       this.chatBox, this.typingBox, form);
     this.addLeave();
     input.focus();
     this.startSharing();
+    if (this.video && !this.videoStarted) {
+      this.videoStarted = true;
+      void this.video.start();
+    }
   }
 
   private stopTyping(): void {
@@ -402,6 +450,8 @@ export class Widget {
   destroy(): void {
     this.capture?.stop();
     this.capture = null;
+    this.video?.close();
+    this.video = null;
     this.client?.stop();
     this.host.remove();
   }

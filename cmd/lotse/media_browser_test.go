@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/lotse-io/lotse/internal/browsertest"
+)
+
+// videoFramesJS counts the decoded frames of the remote videos in a document.
+const videoFramesJS = `[...document.querySelectorAll(".tile video")].map(v => v.getVideoPlaybackQuality().totalVideoFrames)`
+
+// TestBrowserMedia: an advisor in the console and a customer on the landing
+// page, both in headless Chromium with fake camera and microphone, see
+// each other's video (decoded frames keep rising) and get audio — through
+// our SFU, nothing else.
+func TestBrowserMedia(t *testing.T) {
+	browsertest.Require(t)
+	s := startServer(t, t.TempDir(), []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=" + browserAdminPassword}, "--dev")
+	waitReady(t, s.url)
+	requireSDK(t, s.url)
+	br := browsertest.Start(t)
+	advisor, customer := br.NewPage(t), br.NewPage(t)
+	const wait = 30 * time.Second
+
+	signIn(t, advisor, s.url)
+	var conv struct {
+		ID       string `json:"id"`
+		ShareURL string `json:"share_url"`
+	}
+	api := signInAPI(t, s.url, browserAdminPassword)
+	api.call("POST", "/api/v1/conversations", map[string]string{"subject": "Video"}, &conv)
+	link := s.url + "/j/" + conv.ShareURL[strings.LastIndex(conv.ShareURL, "#lotse=")+len("#lotse="):]
+	if strings.Contains(conv.ShareURL, "/j/") {
+		link = conv.ShareURL
+	}
+	if err := advisor.Do(wait, chromedp.Navigate(s.url+"/console#/c/"+conv.ID), chromedp.WaitVisible(`.waiting-list`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := customer.Do(wait, chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	w := customer.InShadow(`[data-lotse="widget"]`)
+	for _, step := range []func() error{
+		func() error { return w.Type(`input[name="display_name"]`, "Erika Muster", wait) },
+		func() error { return w.Click(`input[name="terms"]`, wait) },
+		func() error { return w.Click(`button[type="submit"]`, wait) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := advisor.Do(wait, chromedp.WaitVisible(`.waiting-list button.admit`), chromedp.Click(`.waiting-list button.admit`)); err != nil {
+		t.Fatalf("admit: %v", err)
+	}
+
+	// The advisor sees the customer's camera: decoded frames keep rising.
+	rising := func(name string, count func() ([]int, error)) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		first := -1
+		for time.Now().Before(deadline) {
+			n, err := count()
+			if err == nil && len(n) > 0 && n[0] > 0 {
+				if first < 0 {
+					first = n[0]
+				} else if n[0] > first+10 {
+					t.Logf("%s: decoded frames %d → %d", name, first, n[0])
+					return
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("%s: decoded frames not rising (first %d)", name, first)
+	}
+	rising("advisor sees customer", func() ([]int, error) {
+		return browsertest.Run(advisor, 5*time.Second, chromedp.Evaluate[[]int](videoFramesJS))
+	})
+	rising("customer sees advisor", func() ([]int, error) {
+		raw, err := w.Eval(`.remote video`, `function() { return [this.getVideoPlaybackQuality().totalVideoFrames]; }`, 5*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		var n []int
+		return n, json.Unmarshal(raw, &n)
+	})
+	// Audio arrives both ways: a live remote audio track that plays.
+	audioJS := `(() => { const a = document.querySelector("span.audio audio"); if (!a || !a.srcObject) return false;
+		const tr = a.srcObject.getAudioTracks()[0]; return !!tr && tr.readyState === "live" && !a.paused; })()`
+	if _, err := browsertest.Run(advisor, wait, chromedp.Poll[bool](audioJS, chromedp.WithPollingTimeout(wait))); err != nil {
+		t.Fatalf("advisor gets no customer audio: %v", err)
+	}
+	raw, err := w.Eval(`.remote audio`, `function() { const tr = this.srcObject && this.srcObject.getAudioTracks()[0]; return !!tr && tr.readyState === "live" && !this.paused; }`, wait)
+	if err != nil || string(raw) != "true" {
+		t.Fatalf("customer gets no advisor audio: %s %v", raw, err)
+	}
+}

@@ -1,0 +1,280 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/lotse-io/lotse/auth"
+	"github.com/lotse-io/lotse/sfu"
+	"github.com/lotse-io/lotse/signaling/wire"
+	"github.com/lotse-io/lotse/signaling/wire/sfuwire"
+)
+
+// MediaServer is the SFU as signalling uses it: one peer per admitted
+// participant, one room per conversation.
+type MediaServer interface {
+	Join(roomID string, p sfu.Participant, out sfu.Signaler) (*sfu.Peer, error)
+	CloseRoom(roomID string)
+}
+
+// SetMedia connects the SFU (before serving).
+func (s *Service) SetMedia(m MediaServer) { s.media = m }
+
+// mediaLink ties a member to its SFU peer. Signals from the SFU go to the
+// member's current session; the link is updated when the session changes,
+// without the room lock, so that Signal never blocks.
+type mediaLink struct {
+	ring time.Duration
+	size int
+
+	mu   sync.Mutex // guards the fields below
+	sess *session
+	peer *sfu.Peer
+	gen  uint64 // bumped by every start and stop
+
+	op sync.Mutex // serialises the SFU joins and closes of this member
+}
+
+func (l *mediaLink) setSession(s *session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sess = s
+}
+
+func (l *mediaLink) current() (*session, *sfu.Peer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sess, l.peer
+}
+
+// Signal implements sfu.Signaler: it turns the SFU's signal into a
+// sequenced "media" message of the member's session.
+func (l *mediaLink) Signal(sig sfu.Signal) {
+	s, _ := l.current()
+	if s == nil {
+		return
+	}
+	s.send(sfuwire.ToWire(sig), l.size, l.ring)
+}
+
+// Send implements cobrowse.Sink for a member with a peer: the data channel
+// when it is open, else the WebSocket.
+func (l *mediaLink) Send(b []byte) bool {
+	s, p := l.current()
+	if p != nil && p.SendData(b) == nil {
+		return true
+	}
+	return s != nil && s.Send(b)
+}
+
+func grantsOf(m *member) sfu.Grants {
+	return sfu.Grants{
+		PublishAudio:  m.hasGrant(auth.GrantPublishAudio),
+		PublishVideo:  m.hasGrant(auth.GrantPublishVideo),
+		PublishScreen: m.hasGrant(auth.GrantPublishScreen),
+		Subscribe:     m.hasGrant(auth.GrantSubscribe),
+		Data:          m.cobrowseRole() != "",
+	}
+}
+
+// startMediaLocked gives an admitted member with a session a peer in the
+// conversation's SFU room (replacing an earlier one: a new page has a new
+// PeerConnection). Called with the room locked; the SFU calls themselves
+// (a join or close can take a while) run outside it, ordered by the
+// link's generation so that a stop overtaking a join closes the new peer.
+func (r *Room) startMediaLocked(m *member) {
+	media := r.hub.svc.media
+	if media == nil || m.sess == nil || !m.admitted() {
+		return
+	}
+	if m.link == nil {
+		m.link = &mediaLink{ring: r.hub.cfg.ResumeWindow, size: r.hub.cfg.ReplayBuffer}
+	}
+	l := m.link
+	l.setSession(m.sess)
+	old, gen := l.reset()
+	p := sfu.Participant{ID: m.rec.ID, Name: m.rec.DisplayName, Grants: grantsOf(m)}
+	sess := m.sess
+	r.hub.svc.mediaOps.Add(1)
+	go func() {
+		defer r.hub.svc.mediaOps.Done()
+		l.op.Lock()
+		defer l.op.Unlock()
+		if old != nil {
+			old.Close()
+		}
+		if !l.latest(gen) {
+			return // a later start or a stop took over
+		}
+		peer, err := media.Join(r.convID, p, l)
+		if err != nil {
+			r.hub.log.Warn().Err(err).Str("conversation", r.convID).Msg("media join failed")
+			sess.send(&wire.Error{Header: wire.Header{Type: "error"}, Code: "media_unavailable", Message: "video and audio are not available right now"}, l.size, l.ring)
+			return
+		}
+		if !l.install(gen, peer) {
+			peer.Close()
+		}
+	}()
+}
+
+// reset drops the current peer and starts a new generation.
+func (l *mediaLink) reset() (*sfu.Peer, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := l.peer
+	l.peer = nil
+	l.gen++
+	return old, l.gen
+}
+
+// latest reports whether gen is still the latest generation.
+func (l *mediaLink) latest(gen uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen == gen
+}
+
+// install sets the peer a join of generation gen produced, unless a later
+// start or stop superseded it.
+func (l *mediaLink) install(gen uint64, p *sfu.Peer) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gen != gen {
+		return false
+	}
+	l.peer = p
+	return true
+}
+
+// stopMediaLocked closes a member's peer (left, removed, ended).
+func (r *Room) stopMediaLocked(m *member) {
+	if m.link == nil {
+		return
+	}
+	old, _ := m.link.reset()
+	m.link.setSession(nil)
+	if old != nil {
+		r.hub.svc.mediaOps.Add(1)
+		go func() {
+			defer r.hub.svc.mediaOps.Done()
+			m.link.op.Lock()
+			defer m.link.op.Unlock()
+			old.Close()
+		}()
+	}
+}
+
+// media hands a client's media message to its peer.
+func (r *Room) media(s *session, msg *wire.Media) error {
+	r.mu.Lock()
+	m := s.member
+	var peer *sfu.Peer
+	if m.link != nil && m.sess == s {
+		_, peer = m.link.current()
+	}
+	admitted := m.admitted()
+	r.mu.Unlock()
+	if !admitted {
+		return wire.Errorf(wire.CodeNotAdmitted, "wait until the advisor admits you")
+	}
+	if peer == nil {
+		return wire.Errorf("media_unavailable", "video and audio are not available")
+	}
+	err := sfu.Dispatch(peer, sfuwire.FromWire(msg))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sfu.ErrNotAllowed):
+		return wire.Errorf(wire.CodeNotAllowed, "your consent or role does not allow this")
+	case errors.Is(err, sfu.ErrBadSDP), errors.Is(err, sfu.ErrBadCandidate), errors.Is(err, sfu.ErrBadSignal):
+		return wire.Errorf(wire.CodeInvalid, "media message refused: %s", truncateErr(err))
+	case errors.Is(err, sfu.ErrTooManyTracks):
+		return wire.Errorf(wire.CodeInvalid, "too many tracks")
+	}
+	return wire.Errorf(wire.CodeInvalid, "media message refused")
+}
+
+func truncateErr(err error) string {
+	s := err.Error()
+	if len(s) > 160 {
+		s = s[:160]
+	}
+	return s
+}
+
+// HandleData implements sfu.DataHandler: co-browse frames arriving on a
+// participant's data channel take the same path as WebSocket frames.
+func (s *Service) HandleData(roomID, participantID string, b []byte) {
+	r := s.hub.roomByConv(roomID)
+	if r == nil || s.cobrowse == nil {
+		return
+	}
+	r.mu.Lock()
+	m := r.members[participantID]
+	var admitted bool
+	var role string
+	if m != nil {
+		admitted, role = m.admitted(), m.cobrowseRole()
+	}
+	r.mu.Unlock()
+	if !admitted {
+		return
+	}
+	ctx := context.Background()
+	switch role {
+	case "share":
+		_ = s.cobrowse.FromCustomer(ctx, roomID, participantID, b)
+	case "view":
+		_ = s.cobrowse.FromViewer(ctx, roomID, participantID, b)
+	}
+}
+
+// trackEvent is a publication start or end waiting to be recorded.
+type trackEvent struct {
+	roomID string
+	typ    string
+	track  sfu.TrackInfo
+}
+
+// TrackStarted implements sfu.TrackObserver: the record notes who started
+// sharing camera, microphone or screen.
+func (s *Service) TrackStarted(roomID string, t sfu.TrackInfo) {
+	s.queueTrackEvent(trackEvent{roomID: roomID, typ: "media.started", track: t})
+}
+
+// TrackEnded implements sfu.TrackObserver.
+func (s *Service) TrackEnded(roomID string, t sfu.TrackInfo) {
+	s.queueTrackEvent(trackEvent{roomID: roomID, typ: "media.stopped", track: t})
+}
+
+// queueTrackEvent hands the event to the recorder without blocking the
+// SFU; a full queue loses the event (and says so in the log).
+func (s *Service) queueTrackEvent(ev trackEvent) {
+	select {
+	case s.trackEvents <- ev:
+	default:
+		s.log.Warn().Str("conversation", ev.roomID).Str("event", ev.typ).Msg("media event queue full, event not recorded")
+	}
+}
+
+// recordTrackEvents writes the queued media events in order until ctx ends.
+func (s *Service) recordTrackEvents(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-s.trackEvents:
+			r := s.hub.roomByConv(ev.roomID)
+			if r == nil {
+				continue
+			}
+			data := map[string]any{"participant_id": ev.track.ParticipantID, "source": ev.track.Source, "kind": ev.track.Kind}
+			if err := s.record(ctx, r.tenantID, ev.roomID, "participant:"+ev.track.ParticipantID, ev.typ, data); err != nil && ctx.Err() == nil {
+				s.log.Error().Err(err).Str("conversation", ev.roomID).Msg("record media event")
+			}
+		}
+	}
+}
