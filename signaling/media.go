@@ -184,6 +184,14 @@ func (r *Room) media(s *session, msg *wire.Media) error {
 		return wire.Errorf("media_unavailable", "video and audio are not available")
 	}
 	err := sfu.Dispatch(peer, sfuwire.FromWire(msg))
+	if errors.Is(err, sfu.ErrUnknownTrack) && (msg.Kind == "video" || msg.Kind == "mute") {
+		// A size hint or mute for a track that just ended crossed its
+		// end: nothing to do, nothing to tell the client.
+		return nil
+	}
+	if err != nil {
+		r.hub.log.Info().Err(err).Str("conversation", r.convID).Str("participant", m.rec.ID).Str("kind", msg.Kind).Msg("media message refused")
+	}
 	switch {
 	case err == nil:
 		return nil

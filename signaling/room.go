@@ -109,7 +109,11 @@ func (r *Room) participantsForLocked(viewer *member) []wire.Participant {
 			continue
 		}
 		if canSee(viewer, m) {
-			out = append(out, m.view())
+			v := m.view()
+			if m == viewer {
+				v.Connected = true // the list is on its way to it
+			}
+			out = append(out, v)
 		}
 	}
 	return out
@@ -174,7 +178,9 @@ func (r *Room) join(ctx context.Context, claims *auth.JoinClaims, c *wsConn, ice
 			return nil, err
 		}
 	}
+	// The session attaches below: everyone sees the member connected.
 	view := m.view()
+	view.Connected = true
 	r.broadcastLocked(func(o *member) bool { return o != m && canSee(o, m) }, func() wire.Message {
 		if first {
 			return &wire.ParticipantJoined{Header: wire.Header{Type: "participant_joined"}, Participant: view}
@@ -343,11 +349,11 @@ func (r *Room) endLocked(ctx context.Context, reason, actor string) {
 		return
 	}
 	r.ended = true
-	if err := r.setStateLocked(ctx, wire.ConvEnded, reason); err != nil {
-		r.hub.log.Error().Err(err).Str("conversation", r.convID).Msg("end conversation")
-	}
 	if actor != "system" {
 		_ = r.recordLocked(ctx, actor, "conversation.end_requested", map[string]any{"reason": reason})
+	}
+	if err := r.setStateLocked(ctx, wire.ConvEnded, reason); err != nil {
+		r.hub.log.Error().Err(err).Str("conversation", r.convID).Msg("end conversation")
 	}
 	r.broadcastLocked(func(*member) bool { return true }, func() wire.Message {
 		return &wire.ConversationEnded{Header: wire.Header{Type: "conversation_ended"}, Reason: reason}

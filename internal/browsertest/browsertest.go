@@ -98,7 +98,7 @@ type Page struct {
 }
 
 // NewPage opens a tab in a fresh browser context that records the URL of
-// every request it makes. It closes when t ends.
+// every request it makes (WebSockets included). It closes when t ends.
 func (b *Browser) NewPage(t testing.TB) *Page {
 	t.Helper()
 	p := &Page{}
@@ -120,6 +120,8 @@ func (p *Page) record(ev any) {
 		url = e.Request.URL
 	case network.EventRequestWillBeSent:
 		url = e.Request.URL
+	case *network.EventWebSocketCreated:
+		url = e.URL
 	default:
 		return
 	}

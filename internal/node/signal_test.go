@@ -73,8 +73,11 @@ func TestConversationJourney(t *testing.T) {
 		t.Fatalf("created %+v", conv)
 	}
 	adv, advJoined := e.joinWS(admin.staffToken(conv.ID).JoinToken)
-	if advJoined.Self.Role != "advisor" || advJoined.Self.State != "admitted" {
+	if advJoined.Self.Role != "advisor" || advJoined.Self.State != "admitted" || !advJoined.Self.Connected {
 		t.Fatalf("advisor joined as %+v", advJoined.Self)
+	}
+	if len(advJoined.Participants) != 1 || !advJoined.Participants[0].Connected {
+		t.Fatalf("advisor's own entry in the list: %+v", advJoined.Participants)
 	}
 
 	jr, res := e.exchange(shareToken(conv.ShareURL), "", "Frau Kundin")
@@ -91,7 +94,7 @@ func TestConversationJourney(t *testing.T) {
 		}
 	}
 	waiting := wait(t, adv, func(m *wire.ParticipantJoined) bool { return m.Participant.ID == jr.ParticipantID })
-	if waiting.Participant.State != "waiting" || waiting.Participant.Consent == nil || !waiting.Participant.Consent.Cobrowse {
+	if waiting.Participant.State != "waiting" || !waiting.Participant.Connected || waiting.Participant.Consent == nil || !waiting.Participant.Consent.Cobrowse {
 		t.Fatalf("advisor sees %+v", waiting.Participant)
 	}
 	// A waiting customer cannot chat yet.
@@ -158,7 +161,7 @@ func TestConversationJourney(t *testing.T) {
 		"conversation.created by user", "participant.joined by participant", "consent.given by participant",
 		"participant.joined by participant", "conversation.waiting by system", "participant.admitted by participant",
 		"conversation.active by system", "chat by participant", "chat by participant", "participant.left by participant",
-		"conversation.ended by system", "conversation.end_requested by participant",
+		"conversation.end_requested by participant", "conversation.ended by system",
 	}
 	if strings.Join(steps, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("record:\n%s\nwant:\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))

@@ -83,9 +83,10 @@ type Client struct {
 
 	negMu     sync.Mutex // guards signalling-state changes of pc and the fields below
 	needOffer bool
-	restart   bool   // the next offer restarts ICE
-	sentOffer string // offer sent, applied locally when its answer arrives
-	answered  bool   // the SFU's first offer has been answered
+	restart   bool              // the next offer restarts ICE
+	sentOffer string            // offer sent, applied locally when its answer arrives
+	answered  bool              // the SFU's first offer has been answered
+	earlyPubs []sfu.Publication // declared before that: sent right after the answer
 	early     []webrtc.ICECandidateInit
 	sigMu     sync.Mutex // orders a description before its candidates
 
@@ -290,6 +291,10 @@ func (c *Client) handleOffer(offer string) error {
 		return err
 	}
 	c.answered = true
+	if len(c.earlyPubs) > 0 {
+		c.tr.Send(sfu.Signal{Kind: sfu.SignalPublish, Publish: c.earlyPubs})
+		c.earlyPubs = nil
+	}
 	c.startPublishersLocked()
 	if c.needOffer {
 		return c.offerLocked(false)

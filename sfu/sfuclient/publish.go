@@ -351,7 +351,14 @@ func (c *Client) publish(t *LocalTrack, first webrtc.TrackLocal) error {
 	c.mu.Lock()
 	c.pubs = append(c.pubs, t)
 	c.mu.Unlock()
-	c.tr.Send(sfu.Signal{Kind: sfu.SignalPublish, Publish: []sfu.Publication{{TrackID: t.id, Source: t.source}}})
+	// Before the SFU's first offer there may be no peer to hear it yet
+	// (signalling joins it in the background): declare it after answering.
+	p := sfu.Publication{TrackID: t.id, Source: t.source}
+	if c.answered {
+		c.tr.Send(sfu.Signal{Kind: sfu.SignalPublish, Publish: []sfu.Publication{p}})
+	} else {
+		c.earlyPubs = append(c.earlyPubs, p)
+	}
 	err = c.offerLocked(false)
 	c.negMu.Unlock()
 	return err

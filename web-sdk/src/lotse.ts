@@ -86,15 +86,16 @@ async function initSite(): Promise<void> {
   const host = document.createElement("div");
   host.setAttribute("data-lotse", "launcher");
   const root = host.attachShadow({ mode: "closed" });
-  const style = document.createElement("style");
-  style.textContent = `:host{all:initial}button{position:fixed;right:16px;bottom:16px;z-index:2147483000;font:600 15px system-ui,sans-serif;
+  const sheet = new CSSStyleSheet(); // not <style>: the bank's CSP may forbid inline styles
+  sheet.replaceSync(`:host{all:initial}button{position:fixed;right:16px;bottom:16px;z-index:2147483000;font:600 15px system-ui,sans-serif;
     color:#fff;background:#0b5cad;border:0;border-radius:24px;padding:12px 18px;box-shadow:0 4px 16px rgba(0,0,0,.25);cursor:pointer}
-    button:focus-visible{outline:3px solid #f0a500;outline-offset:2px}`;
+    button:focus-visible{outline:3px solid #f0a500;outline-offset:2px}`);
+  root.adoptedStyleSheets = [sheet];
   const btn = document.createElement("button");
   btn.type = "button";
   btn.textContent = lang === "en" ? "Video advice" : "Videoberatung";
   btn.addEventListener("click", () => open({ lang }));
-  root.append(style, btn);
+  root.append(btn);
   document.body.append(host);
   launcher = host;
 }

@@ -44,6 +44,7 @@ export class MediaSession {
   private makingOffer = false;
   private answeredFirst = false;
   private wantOffer = false;
+  private early: MediaMsg[] = [];
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private tracks = new Map<string, TrackInfo>();
   private remotes = new Map<string, RemoteMedia>();
@@ -75,6 +76,16 @@ export class MediaSession {
 
   private send(m: MediaMsg): void {
     this.signal.send(m);
+  }
+
+  /**
+   * Sends m once the SFU has a peer for us, which its first offer shows:
+   * the server joins us to the SFU after admission, in the background, and
+   * refuses media messages that come earlier.
+   */
+  private sendWhenJoined(m: MediaMsg): void {
+    if (this.answeredFirst) this.send(m);
+    else this.early.push(m);
   }
 
   /** Hands a media message from the server to the session. */
@@ -123,6 +134,7 @@ export class MediaSession {
     const answer = this.pc.localDescription;
     if (answer) this.send({ type: "media", kind: "answer", sdp: answer.sdp });
     this.answeredFirst = true;
+    for (const e of this.early.splice(0)) this.send(e); // publish before our offer
     if (this.wantOffer) void this.offer();
   }
 
@@ -199,7 +211,7 @@ export class MediaSession {
     if (source === "camera") init.sendEncodings = SIMULCAST;
     const tr = this.pc.addTransceiver(track, init);
     this.senders.set(source, tr);
-    this.send({ type: "media", kind: "publish", publish: [{ track_id: track.id, source }] });
+    this.sendWhenJoined({ type: "media", kind: "publish", publish: [{ track_id: track.id, source }] });
     // negotiationneeded follows and offers.
   }
 
@@ -222,7 +234,7 @@ export class MediaSession {
   mute(source: Source, muted: boolean): void {
     const t = this.senders.get(source)?.sender.track;
     if (t) t.enabled = !muted;
-    this.send({ type: "media", kind: "mute", source, muted });
+    this.sendWhenJoined({ type: "media", kind: "mute", source, muted });
   }
 
   /** Tells the SFU at which size a remote video is shown (0×0: hidden). */
@@ -230,7 +242,7 @@ export class MediaSession {
     const key = `${Math.round(width)}x${Math.round(height)}`;
     if (this.sizes.get(trackID) === key) return;
     this.sizes.set(trackID, key);
-    this.send({ type: "media", kind: "video", track_id: trackID, width: Math.round(width), height: Math.round(height) });
+    this.sendWhenJoined({ type: "media", kind: "video", track_id: trackID, width: Math.round(width), height: Math.round(height) });
   }
 
   /** Applies fresh ICE servers (new TURN credentials). */

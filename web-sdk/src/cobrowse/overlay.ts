@@ -40,8 +40,8 @@ const CSS = `
 .ptr svg { display: block; filter: drop-shadow(0 1px 2px rgba(0,0,0,.4)); }
 .ptr span { position: absolute; left: 18px; top: 18px; background: #c2185b; color: #fff; font: 12px/1.4 system-ui, sans-serif; padding: 1px 6px; border-radius: 8px; white-space: nowrap; }
 .hl { position: fixed; pointer-events: none; z-index: 2147483646; border: 3px solid #c2185b; border-radius: 4px; background: rgba(194,24,91,.08); box-shadow: 0 0 0 4px rgba(194,24,91,.25); transition: opacity .6s; }
-.bar { position: fixed; right: 16px; bottom: 16px; z-index: 2147483647; display: flex; flex-direction: column; gap: 8px; align-items: flex-end; font: 14px/1.4 system-ui, sans-serif; color: #1a1a1a; }
-.card { background: #fff; border: 1px solid #d0d0d0; border-radius: 10px; box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: 10px 12px; max-width: 320px; }
+.bar { position: fixed; left: 50%; top: 12px; transform: translateX(-50%); z-index: 2147483647; display: flex; flex-direction: column; gap: 8px; align-items: center; font: 14px/1.4 system-ui, sans-serif; color: #1a1a1a; }
+.card { background: #fff; border: 1px solid #d0d0d0; border-radius: 10px; box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: 10px 12px; max-width: min(420px, calc(100vw - 32px)); }
 .row { display: flex; gap: 8px; align-items: center; }
 .dot { width: 10px; height: 10px; border-radius: 50%; background: #d32f2f; flex: none; }
 button { font: inherit; border-radius: 6px; border: 1px solid #888; background: #f4f4f4; padding: 4px 10px; cursor: pointer; }

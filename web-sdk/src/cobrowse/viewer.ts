@@ -204,7 +204,7 @@ class Viewer implements ViewerSession {
       showWarning: false,
       showDebug: false,
       mouseTail: false,
-      triggerFocus: true,
+      triggerFocus: false, // focusing the copy would pull the advisor's keys into it; the focus ring shows focus
       pauseAnimation: false,
       UNSAFE_replayCanvas: false,
       skipInactive: false,

@@ -29,7 +29,7 @@ export function openRoom(ctx: Ctx, id: string): () => void {
   const input = h("input", { name: "message", maxlength: 4000, "aria-label": t(lang, "message"), autocomplete: "off" });
   const composer = h("form", { class: "composer" }, input, h("button", { type: "submit" }, t(lang, "send")));
   const timeline = h("ol", { class: "timeline" });
-  const endBtn = h("button", { type: "button", class: "danger" }, t(lang, "end_session"));
+  const endBtn = h("button", { type: "button", class: "danger end-session" }, t(lang, "end_session"));
   const err = h("p", { class: "error", role: "alert", hidden: true });
   const stage = h("div", { class: "cobrowse-stage" });
   const cbStatus = h("p", { class: "muted cobrowse-status", "aria-live": "polite" }, t(lang, "cobrowse_waiting"));
@@ -38,21 +38,25 @@ export function openRoom(ctx: Ctx, id: string): () => void {
       t(lang, ("mode_" + m) as "mode_point")));
   const reqBtn = h("button", { type: "button", class: "request-control" }, t(lang, "request_control"));
   const relBtn = h("button", { type: "button", class: "secondary release-control", hidden: true }, t(lang, "release_control"));
+  const mediaSlot = h("div", { class: "media-slot" });
+  // The customer's page is the advisor's main work surface: large, on the
+  // left; people, video and chat beside it; the record below.
   ctx.main.append(
-    h("p", {}, h("a", { href: "#" }, "← " + t(lang, "back"))),
-    h("h1", {}, t(lang, "title")), err, status,
-    h("div", { class: "room" },
-      h("section", { class: "card" }, h("h2", {}, t(lang, "waiting_customers")), waitingList, h("h2", {}, t(lang, "participants")), partList, endBtn),
-      h("section", { class: "card" }, h("h2", {}, t(lang, "chat")), chat, typing, composer),
-      h("section", { class: "card" }, h("h2", {}, t(lang, "timeline")), timeline)),
-    h("section", { class: "card cobrowse" }, h("h2", {}, t(lang, "cobrowse")), cbStatus,
-      h("div", { class: "row" }, ...modeButtons, reqBtn, relBtn), stage));
+    h("div", { class: "room-head" }, h("a", { href: "#" }, "← " + t(lang, "back")), h("h1", {}, t(lang, "title")), status, endBtn),
+    err,
+    h("div", { class: "workspace" },
+      h("section", { class: "card cobrowse" }, h("h2", {}, t(lang, "cobrowse")), cbStatus,
+        h("div", { class: "row" }, ...modeButtons, reqBtn, relBtn), stage),
+      h("div", { class: "side" },
+        h("section", { class: "card people" }, h("h2", {}, t(lang, "waiting_customers")), waitingList, h("h2", {}, t(lang, "participants")), partList),
+        mediaSlot,
+        h("section", { class: "card" }, h("h2", {}, t(lang, "chat")), chat, typing, composer))),
+    h("section", { class: "card room-record" }, h("h2", {}, t(lang, "timeline")), timeline));
+  ctx.main.classList.add("wide");
 
   let viewer: ViewerSession | null = null;
   let media: MediaPanel | null = null;
   let dc: RTCDataChannel | null = null;
-  const mediaSlot = h("div", { class: "media-slot" });
-  ctx.main.insertBefore(mediaSlot, ctx.main.querySelector(".room"));
 
   let client: SignalClient | null = null;
   const render = () => {
@@ -192,6 +196,7 @@ export function openRoom(ctx: Ctx, id: string): () => void {
   endBtn.addEventListener("click", () => client?.send({ type: "end" }));
   document.title = t(lang, "title") + " · Lotse";
   return () => {
+    ctx.main.classList.remove("wide");
     viewer?.destroy();
     media?.close();
     client?.stop();

@@ -90,14 +90,17 @@ export class Widget {
     this.host = document.createElement("div");
     this.host.setAttribute("data-lotse", "widget");
     const shadow = this.host.attachShadow({ mode: "closed" });
-    const style = document.createElement("style");
-    style.textContent = widgetCSS;
+    // A constructed style sheet, not a <style> element: a bank's CSP
+    // (style-src 'self') blocks inline <style> but not the CSSOM.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(widgetCSS);
+    shadow.adoptedStyleSheets = [sheet];
     this.root = h("div", { class: "root" + (opts.mode === "page" ? " page" : ""), role: "dialog", "aria-label": t(this.lang, "title") });
     this.body = h("div", { class: "body" });
     const minBtn = h("button", { type: "button", "aria-label": t(this.lang, "minimise"), onclick: () => this.toggleMin(minBtn) }, "–");
     const bar = h("div", { class: "bar" }, h("h2", {}, t(this.lang, "title")), opts.mode === "overlay" ? minBtn : null);
     this.root.append(bar, this.body);
-    shadow.append(style, this.root);
+    shadow.append(this.root);
     if (opts.mode === "overlay") this.makeDraggable(bar);
     (opts.parent ?? document.body).append(this.host);
     if (opts.resume) {
