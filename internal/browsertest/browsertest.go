@@ -78,15 +78,44 @@ func Start(t testing.TB) *Browser {
 		chromedp.WindowSize(1280, 900),
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
 	// The first context starts the browser; pages are its children, each
 	// in a browser context of its own.
 	root, cancel := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancel)
-	if err := chromedp.Do(root); err != nil {
-		t.Fatalf("start Chromium: %v", err)
+	t.Cleanup(func() { closeBrowser(t, root, cancel, cancelAlloc) })
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(root) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start Chromium: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Chromium did not start within a minute")
 	}
 	return &Browser{alloc: root, cancel: cancel}
+}
+
+// closeBrowser closes Chromium gracefully and kills it when that hangs, so
+// that a stuck browser fails one test instead of stalling the run.
+func closeBrowser(t testing.TB, root context.Context, cancel, cancelAlloc context.CancelFunc) {
+	var proc *os.Process
+	if c := chromedp.FromContext(root); c != nil && c.Browser != nil {
+		proc = c.Browser.Process()
+	}
+	done := make(chan struct{})
+	go func() {
+		cancel()
+		cancelAlloc()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Logf("Chromium did not close within 20 s: killing it")
+		if proc != nil {
+			_ = proc.Kill()
+		}
+	}
 }
 
 // Page is one tab in its own browser context.
@@ -105,10 +134,27 @@ func (b *Browser) NewPage(t testing.TB) *Page {
 	ctx, cancel := chromedp.NewContext(b.alloc,
 		chromedp.WithNewBrowserContext(),
 		chromedp.WithListener(p.record))
-	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		// Closing the tab may hang with Chromium; the browser's own close
+		// (killing it if need be) follows anyway.
+		done := make(chan struct{})
+		go func() { cancel(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Logf("a tab did not close within 10 s")
+		}
+	})
 	p.Ctx = ctx
-	if err := chromedp.Do(ctx); err != nil { // starts the browser and opens the tab
-		t.Fatalf("start browser: %v", err)
+	opened := make(chan error, 1)
+	go func() { opened <- chromedp.Do(ctx) }()
+	select {
+	case err := <-opened:
+		if err != nil {
+			t.Fatalf("open a tab: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Chromium did not open a tab within 30 s")
 	}
 	return p
 }
