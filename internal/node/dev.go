@@ -50,5 +50,7 @@ func (n *Node) startDemoBank(ctx context.Context) (*http.Server, error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	n.log.Info().Str("url", bankURL).Msg("demo bank (dev mode): open it with a share link to try the customer side")
+	fmt.Fprintf(n.out, "\nDev mode: the demo bank Musterbank runs at %s/\n"+
+		"  Share links of the demo tenant open it: the customer side of a session, with co-browsing.\n\n", bankURL)
 	return srv, nil
 }

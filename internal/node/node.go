@@ -62,6 +62,7 @@ type Node struct {
 	reg      *prometheus.Registry
 	assets   *websdk.Assets
 	hasher   *auth.Hasher
+	out      io.Writer // operator messages (first-run banner, dev-mode hints)
 	auth     *auth.Service
 	api      *signaling.API
 	console  *console.Console
@@ -93,6 +94,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		reg:    prometheus.NewRegistry(),
 		assets: websdk.Load(),
 		hasher: deps.Hasher,
+		out:    deps.Out,
 	}
 	if n.hasher == nil {
 		n.hasher = auth.NewHasher(auth.DefaultArgon2Params, cfg.Auth.HashConcurrency)
