@@ -99,10 +99,17 @@ func screenshot(t *testing.T, p *browsertest.Page, path string) {
 // browser contexts of headless Chromium with fake camera and microphone.
 func TestFullJourney(t *testing.T) {
 	browsertest.Require(t)
-	s := startServer(t, t.TempDir(), []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=" + browserAdminPassword}, "--dev")
-	waitReady(t, s.url)
-	requireSDK(t, s.url)
-	bank := demoBankURL(t, s)
+	// LOTSE_JOURNEY_URL, _BANK and _PASSWORD run the journey against a
+	// running `make run` instead of a server of its own.
+	base, bank, password := os.Getenv("LOTSE_JOURNEY_URL"), os.Getenv("LOTSE_JOURNEY_BANK"), os.Getenv("LOTSE_JOURNEY_PASSWORD")
+	serverLog := func() string { return "(server not started by the test)" }
+	if base == "" {
+		s := startServer(t, t.TempDir(), []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=" + browserAdminPassword}, "--dev")
+		base, password, serverLog = s.url, browserAdminPassword, s.stdout
+		waitReady(t, base)
+		bank = demoBankURL(t, s)
+	}
+	requireSDK(t, base)
 	br := browsertest.Start(t)
 	advisor, customer := br.NewPage(t), br.NewPage(t)
 	const wait = 30 * time.Second
@@ -114,9 +121,9 @@ func TestFullJourney(t *testing.T) {
 			dir := artifactDir(t, "journey")
 			screenshot(t, advisor, filepath.Join(dir, "failed-advisor.png"))
 			screenshot(t, customer, filepath.Join(dir, "failed-customer.png"))
-			_ = os.WriteFile(filepath.Join(dir, "failed-server.log"), []byte(s.stdout()), 0o644)
+			_ = os.WriteFile(filepath.Join(dir, "failed-server.log"), []byte(serverLog()), 0o644)
 			if convID != "" {
-				rec := signInAPI(t, s.url, browserAdminPassword).call("GET", "/api/v1/conversations/"+convID, nil, nil)
+				rec := signInAPI(t, base, password).call("GET", "/api/v1/conversations/"+convID, nil, nil)
 				_ = os.WriteFile(filepath.Join(dir, "failed-record.json"), rec, 0o644)
 			}
 			t.Fatalf("%s: %v", name, err)
@@ -129,7 +136,7 @@ func TestFullJourney(t *testing.T) {
 	}
 
 	// The advisor signs in, creates a conversation, copies the link.
-	signIn(t, advisor, s.url)
+	signInAs(t, advisor, base, password)
 	step("create conversation", advisor.Do(wait,
 		chromedp.WaitVisible(`form.new-conversation input[name="subject"]`),
 		chromedp.SendKeys(`form.new-conversation input[name="subject"]`, "Baufinanzierung"),
@@ -284,10 +291,10 @@ func TestFullJourney(t *testing.T) {
 	step("customer sees the end", err)
 	screenshot(t, advisor, filepath.Join(dir, "advisor-ended.png"))
 	screenshot(t, customer, filepath.Join(dir, "customer-ended.png"))
-	_ = os.WriteFile(filepath.Join(dir, "server.log"), []byte(s.stdout()), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "server.log"), []byte(serverLog()), 0o644)
 
 	// The record holds every step.
-	api := signInAPI(t, s.url, browserAdminPassword)
+	api := signInAPI(t, base, password)
 	want := []string{"conversation.created", "participant.joined", "consent.given", "participant.admitted",
 		"media.started", "cobrowse.started", "cobrowse.control_requested", "cobrowse.control_granted", "chat", "conversation.end_requested", "conversation.ended"}
 	var types []string
@@ -318,7 +325,7 @@ func TestFullJourney(t *testing.T) {
 
 	// Privacy: the customer's browser talked only to the bank and Lotse,
 	// the advisor's only to Lotse — never to the bank.
-	lotse, _ := url.Parse(s.url)
+	lotse, _ := url.Parse(base)
 	bankURL, _ := url.Parse(bank)
 	check := func(who string, p *browsertest.Page, allowed ...string) {
 		n := 0

@@ -16,12 +16,18 @@ const browserAdminPassword = "Browser-Test-Pass-1"
 // signIn signs in through the console's login form, like a person.
 func signIn(t *testing.T, page *browsertest.Page, base string) {
 	t.Helper()
+	signInAs(t, page, base, browserAdminPassword)
+}
+
+// signInAs signs the demo admin in with password.
+func signInAs(t *testing.T, page *browsertest.Page, base, password string) {
+	t.Helper()
 	if err := page.Do(30*time.Second,
 		chromedp.Navigate(base+"/console"),
 		chromedp.WaitVisible(`input[name="tenant"]`),
 		chromedp.SendKeys(`input[name="tenant"]`, "demo"),
 		chromedp.SendKeys(`input[name="email"]`, "admin@demo.local"),
-		chromedp.SendKeys(`input[name="password"]`, browserAdminPassword),
+		chromedp.SendKeys(`input[name="password"]`, password),
 		chromedp.Click(`button[type="submit"]`),
 		chromedp.WaitVisible(`#app`),
 	); err != nil {
