@@ -189,7 +189,7 @@ func (r *Room) join(ctx context.Context, claims *auth.JoinClaims, c *wsConn, ice
 	})
 	joined := &wire.Joined{Header: wire.Header{Type: "joined"}, SessionID: s.id, ResumeToken: s.resumeToken, Self: view,
 		Conversation: wire.ConversationInfo{ID: r.convID, State: r.conv.State, Subject: r.conv.Subject},
-		Participants: r.participantsForLocked(m), Chat: []wire.ChatMessage{}, ICEServers: ice,
+		Participants: r.participantsForLocked(m), Chat: []wire.ChatMessage{}, ICEServers: ice, ICETransportPolicy: r.hub.svc.icePolicy(),
 		PingInterval: int(r.hub.cfg.PingInterval / time.Millisecond)}
 	if m.admitted() {
 		chat, err := r.hub.svc.chatHistory(ctx, r.tenantID, r.convID)
@@ -223,7 +223,7 @@ func (r *Room) resume(s *session, c *wsConn, lastSeq uint64, ice []wire.ICEServe
 	view.Connected = true
 	joined := &wire.Joined{Header: wire.Header{Type: "joined"}, SessionID: s.id, ResumeToken: s.resumeToken, Resumed: true, Self: view,
 		Conversation: wire.ConversationInfo{ID: r.convID, State: r.conv.State, Subject: r.conv.Subject},
-		Participants: r.participantsForLocked(m), Chat: []wire.ChatMessage{}, ICEServers: ice,
+		Participants: r.participantsForLocked(m), Chat: []wire.ChatMessage{}, ICEServers: ice, ICETransportPolicy: r.hub.svc.icePolicy(),
 		PingInterval: int(r.hub.cfg.PingInterval / time.Millisecond)}
 	first, err := json.Marshal(joined)
 	if err != nil || !s.attach(c, first, lastSeq, true) {

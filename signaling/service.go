@@ -68,6 +68,10 @@ type Config struct {
 	WebhookAllowPrivate bool          `yaml:"webhook_allow_private_networks"`
 	// RetentionInterval is how often old records are deleted.
 	RetentionInterval time.Duration `yaml:"retention_interval"`
+	// ICETransportPolicy is handed to clients for their PeerConnection:
+	// "all" (the default) or "relay" — media only through the TURN relay,
+	// for deployments whose SFU ports clients cannot reach.
+	ICETransportPolicy string `yaml:"ice_transport_policy"`
 }
 
 // DefaultConfig returns the signalling defaults.
@@ -78,13 +82,15 @@ func DefaultConfig() Config {
 		JoinTokenTTL: 5 * time.Minute, EmptyTimeout: 10 * time.Minute, ResumeWindow: 30 * time.Second,
 		PingInterval: 15 * time.Second, JoinTimeout: 10 * time.Second, ReplayBuffer: 1024, SendQueue: 512,
 		RateLimit: 30, RateBurst: 100, RateStrikes: 50, CobrowseFrameRate: 200, MaxConnections: 20000, ICERefresh: 4 * time.Minute,
-		WebhookTimeout: 10 * time.Second, WebhookMaxAttempts: 8, RetentionInterval: time.Hour,
+		WebhookTimeout: 10 * time.Second, WebhookMaxAttempts: 8, RetentionInterval: time.Hour, ICETransportPolicy: "all",
 	}
 }
 
 // Validate checks the section.
 func (c *Config) Validate() error {
 	switch {
+	case c.ICETransportPolicy != "all" && c.ICETransportPolicy != "relay":
+		return errors.New(`ice_transport_policy: "all" or "relay"`)
 	case c.ShareTTL < time.Minute || c.ShareTTL > 30*24*time.Hour:
 		return errors.New("share_ttl: between 1m and 720h")
 	case c.ShareMaxUses < 1 || c.ShareMaxUses > 1000:
@@ -268,6 +274,14 @@ func (s *Service) codeHash(code string) string {
 	m := hmac.New(sha256.New, s.codeKey)
 	m.Write([]byte(code))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// icePolicy is the joined message's ice_transport_policy ("" for all).
+func (s *Service) icePolicy() string {
+	if s.cfg.ICETransportPolicy == "relay" {
+		return "relay"
+	}
+	return ""
 }
 
 // iceServers returns the ICE servers for a participant.

@@ -100,6 +100,8 @@ func TestLoadErrors(t *testing.T) {
 		{name: "bad public url", flags: Overrides{"public_url": "ftp://x"}, wantKey: "public_url", wantMsg: "origin"},
 		{name: "public url with path", flags: Overrides{"public_url": "https://x.example/lotse"}, wantKey: "public_url", wantMsg: "origin"},
 		{name: "unwritable data dir", flags: Overrides{"data_dir": filepath.Join(notDir, "sub")}, wantKey: "data_dir", wantMsg: "cannot create"},
+		{name: "unknown ice policy", yaml: "signaling:\n  ice_transport_policy: stun\n", wantKey: "signaling", wantMsg: "ice_transport_policy"},
+		{name: "relay policy without relay", yaml: "signaling:\n  ice_transport_policy: relay\nturn:\n  enabled: false\n", wantKey: "signaling.ice_transport_policy", wantMsg: "needs a TURN relay"},
 		{name: "data dir is a file", flags: Overrides{"data_dir": notDir}, wantKey: "data_dir", wantMsg: "not a directory"},
 		{name: "tls key readable by others", yaml: "tls:\n  cert_file: " + cert + "\n  key_file: " + openKey + "\n", wantKey: "tls.key_file", wantMsg: "chmod 600"},
 		{name: "tls key readable by group", yaml: "tls:\n  cert_file: " + cert + "\n  key_file: " + groupKey + "\n", wantKey: "tls.key_file", wantMsg: "group or others"},

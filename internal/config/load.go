@@ -244,6 +244,9 @@ func (c *Config) Validate() error {
 		}
 		return &Error{Key: "turn", Msg: err.Error()}
 	}
+	if c.Signaling.ICETransportPolicy == "relay" && !c.TURN.Enabled && len(c.TURN.ExternalURLs) == 0 {
+		return &Error{Key: "signaling.ice_transport_policy", Msg: `"relay" needs a TURN relay (turn.enabled or turn.external_urls)`}
+	}
 	if err := c.Cobrowse.Validate(); err != nil {
 		key, msg, _ := strings.Cut(err.Error(), ": ")
 		return &Error{Key: key, Msg: msg} // cobrowse names its keys in full

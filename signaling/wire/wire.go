@@ -171,6 +171,9 @@ type Joined struct {
 	// Chat is the conversation's chat so far (empty while waiting).
 	Chat       []ChatMessage `json:"chat"`
 	ICEServers []ICEServer   `json:"ice_servers"`
+	// ICETransportPolicy is "relay" when media must go through the TURN
+	// relay (RTCConfiguration.iceTransportPolicy); absent: "all".
+	ICETransportPolicy string `json:"ice_transport_policy,omitempty"`
 	// PingInterval tells the client how often the server pings, in ms.
 	PingInterval int `json:"ping_interval_ms"`
 }

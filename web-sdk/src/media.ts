@@ -56,8 +56,10 @@ export class MediaSession {
     private readonly signal: SignalClient,
     iceServers: ICEServer[],
     private readonly ev: MediaEvents = {},
+    /** "relay" when the server says media must go through the TURN relay. */
+    policy: RTCIceTransportPolicy = "all",
   ) {
-    this.pc = new RTCPeerConnection({ iceServers: toRTC(iceServers), bundlePolicy: "max-bundle" });
+    this.pc = new RTCPeerConnection({ iceServers: toRTC(iceServers), iceTransportPolicy: policy, bundlePolicy: "max-bundle" });
     this.pc.onicecandidate = (e) => {
       if (e.candidate) this.send({ type: "media", kind: "candidate", candidate: e.candidate.toJSON() as MediaMsg["candidate"] & object });
     };

@@ -146,6 +146,7 @@ export interface JoinedMsg {
   participants: Participant[];
   chat: ChatMessage[];
   ice_servers: ICEServer[];
+  ice_transport_policy?: string;
   ping_interval_ms: number;
 }
 

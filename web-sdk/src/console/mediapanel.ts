@@ -29,6 +29,7 @@ export class MediaPanel {
     client: SignalClient,
     ice: ICEServer[],
     onDataChannel: (dc: RTCDataChannel | null) => void,
+    icePolicy: RTCIceTransportPolicy = "all",
   ) {
     const tx = (k: Parameters<typeof t>[1]) => t(lang, k);
     this.selfVideo.muted = true;
@@ -63,7 +64,7 @@ export class MediaPanel {
       onState: (s) => {
         this.notice.textContent = s === "failed" ? tx("media_failed") : "";
       },
-    });
+    }, icePolicy);
   }
 
   handle(m: MediaMsg): void {

@@ -173,7 +173,7 @@ export function openRoom(ctx: Ctx, id: string): () => void {
           if (ch) ch.onmessage = (e) => {
             if (e.data instanceof ArrayBuffer) viewer?.receive(new Uint8Array(e.data));
           };
-        });
+        }, m.ice_transport_policy === "relay" ? "relay" : "all");
         mediaSlot.replaceChildren(media.el);
         void media.start();
       });

@@ -11,6 +11,8 @@ export interface VideoOptions {
   lang: Lang;
   client: SignalClient;
   iceServers: ICEServer[];
+  /** "relay": media only through the TURN relay (joined.ice_transport_policy). */
+  icePolicy?: RTCIceTransportPolicy;
   camera: boolean;
   microphone: boolean;
   /** The co-browse data channel came up or went away. */
@@ -58,7 +60,7 @@ export class VideoWindow {
         if (s === "failed") o.onNotice(tx("media_failed"));
       },
       onError: () => {},
-    });
+    }, o.icePolicy);
   }
 
   /** Feeds a media message from the server. */

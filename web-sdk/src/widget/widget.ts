@@ -265,7 +265,8 @@ export class Widget {
     client.onState((s, detail) => this.connState(s, detail));
     const joined = await client.start();
     this.video = new VideoWindow({
-      lang: this.lang, client, iceServers: joined.ice_servers, camera: this.cameraConsent, microphone: this.micConsent,
+      lang: this.lang, client, iceServers: joined.ice_servers, icePolicy: joined.ice_transport_policy === "relay" ? "relay" : "all",
+      camera: this.cameraConsent, microphone: this.micConsent,
       onDataChannel: (dc) => this.useDataChannel(dc),
       onNotice: (text) => this.setStatus(text),
     });
