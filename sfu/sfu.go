@@ -383,10 +383,26 @@ func (s *SFU) Close() error {
 
 func (s *SFU) closeMuxes() {
 	if s.tcpMux != nil {
-		s.tcpMux.Close()
+		// pion's TCP mux closes its listener first and then waits for its
+		// connections' goroutines — forever for a connection it no longer
+		// tracks (seen with Chromium's ICE-TCP). The port is free by then:
+		// a shutdown does not wait for it beyond muxCloseWait.
+		done := make(chan struct{})
+		go func() {
+			s.tcpMux.Close()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(muxCloseWait):
+			s.log.Warn().Msg("ICE-TCP mux still closing, not waiting any longer")
+		}
 	}
 	s.udpMux.Close()
 }
+
+// muxCloseWait bounds how long Close waits for the ICE-TCP mux.
+const muxCloseWait = 3 * time.Second
 
 // countSubscriptions counts subscriptions when metrics are scraped.
 func (s *SFU) countSubscriptions() float64 {

@@ -35,7 +35,17 @@ type mediaLink struct {
 	gen  uint64 // bumped by every start and stop
 
 	op sync.Mutex // serialises the SFU joins and closes of this member
+
+	// rejoin gives the member a new peer (set once, when the link is
+	// made); marker: tell the client first (it asked for the new peer).
+	rejoin func(marker bool)
+	// askedRejoin is when the client last asked for a new peer (guarded by
+	// the room lock).
+	askedRejoin time.Time
 }
+
+// minRejoinInterval bounds how often a client may ask for a new SFU peer.
+const minRejoinInterval = 2 * time.Second
 
 func (l *mediaLink) setSession(s *session) {
 	l.mu.Lock()
@@ -57,6 +67,12 @@ func (l *mediaLink) Signal(sig sfu.Signal) {
 		return
 	}
 	s.send(sfuwire.ToWire(sig), l.size, l.ring)
+	if sig.Kind == sfu.SignalRestart && sig.Reason == sfu.ReasonRejoin && l.rejoin != nil {
+		// The peer cannot be renegotiated: the client starts a new
+		// PeerConnection on this message, and gets a new peer to talk to
+		// (not from this SFU callback: the room lock is taken there).
+		l.rejoin(false)
+	}
 }
 
 // Send implements cobrowse.Sink for a member with a peer: the data channel
@@ -84,17 +100,39 @@ func grantsOf(m *member) sfu.Grants {
 // PeerConnection). Called with the room locked; the SFU calls themselves
 // (a join or close can take a while) run outside it, ordered by the
 // link's generation so that a stop overtaking a join closes the new peer.
-func (r *Room) startMediaLocked(m *member) {
+func (r *Room) startMediaLocked(m *member) { r.newPeerLocked(m, false) }
+
+// newPeerLocked replaces the member's peer; marker first tells the client,
+// in order after everything the old peer said, that the new peer follows.
+func (r *Room) newPeerLocked(m *member, marker bool) {
 	media := r.hub.svc.media
 	if media == nil || m.sess == nil || !m.admitted() {
 		return
 	}
 	if m.link == nil {
-		m.link = &mediaLink{ring: r.hub.cfg.ResumeWindow, size: r.hub.cfg.ReplayBuffer}
+		l := &mediaLink{ring: r.hub.cfg.ResumeWindow, size: r.hub.cfg.ReplayBuffer}
+		svc := r.hub.svc
+		l.rejoin = func(marker bool) {
+			svc.mediaOps.Add(1)
+			go func() {
+				defer svc.mediaOps.Done()
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if m.link == l && !r.ended {
+					r.newPeerLocked(m, marker)
+				}
+			}()
+		}
+		m.link = l
 	}
 	l := m.link
-	l.setSession(m.sess)
+	// A new generation first: from here on the old peer's signals are
+	// dropped, so nothing of it reaches the client after this point.
 	old, gen := l.reset()
+	l.setSession(m.sess)
+	if marker {
+		m.sess.send(&wire.Media{Header: wire.Header{Type: "media"}, Kind: string(sfu.SignalRestart), Reason: sfu.ReasonRejoin}, l.size, l.ring)
+	}
 	p := sfu.Participant{ID: m.rec.ID, Name: m.rec.DisplayName, Grants: grantsOf(m)}
 	sess := m.sess
 	r.hub.svc.mediaOps.Add(1)
@@ -108,7 +146,7 @@ func (r *Room) startMediaLocked(m *member) {
 		if !l.latest(gen) {
 			return // a later start or a stop took over
 		}
-		peer, err := media.Join(r.convID, p, l)
+		peer, err := media.Join(r.convID, p, peerSignaler{l, gen})
 		if err != nil {
 			r.hub.log.Warn().Err(err).Str("conversation", r.convID).Msg("media join failed")
 			sess.send(&wire.Error{Header: wire.Header{Type: "error"}, Code: "media_unavailable", Message: "video and audio are not available right now"}, l.size, l.ring)
@@ -118,6 +156,19 @@ func (r *Room) startMediaLocked(m *member) {
 			peer.Close()
 		}
 	}()
+}
+
+// peerSignaler passes on the signals of one generation's peer only: a
+// replaced peer may still be talking while it closes.
+type peerSignaler struct {
+	l   *mediaLink
+	gen uint64
+}
+
+func (ps peerSignaler) Signal(sig sfu.Signal) {
+	if ps.l.latest(ps.gen) {
+		ps.l.Signal(sig)
+	}
 }
 
 // reset drops the current peer and starts a new generation.
@@ -179,6 +230,27 @@ func (r *Room) media(s *session, msg *wire.Media) error {
 	r.mu.Unlock()
 	if !admitted {
 		return wire.Errorf(wire.CodeNotAdmitted, "wait until the advisor admits you")
+	}
+	if msg.Kind == "restart" && msg.Reason == sfu.ReasonRejoin {
+		// The client's PeerConnection cannot go on (it refused a
+		// description): it has started a new one and needs a new peer.
+		r.mu.Lock()
+		l := m.link
+		ok := l != nil && m.sess == s
+		tooSoon := ok && time.Since(l.askedRejoin) < minRejoinInterval
+		if ok && !tooSoon {
+			l.askedRejoin = time.Now()
+		}
+		r.mu.Unlock()
+		if !ok {
+			return wire.Errorf("media_unavailable", "video and audio are not available")
+		}
+		if tooSoon {
+			return wire.Errorf(wire.CodeRateLimited, "a new media peer at most every %v", minRejoinInterval)
+		}
+		r.hub.log.Info().Str("conversation", r.convID).Str("participant", m.rec.ID).Msg("client asked for a new media peer")
+		l.rejoin(true)
+		return nil
 	}
 	if peer == nil {
 		return wire.Errorf("media_unavailable", "video and audio are not available")

@@ -230,7 +230,12 @@ func printSFUResult(w io.Writer, name string, r *bench.SFUResult) {
 	if r.ServerCPU > 0 || r.RSSMiB > 0 {
 		fmt.Fprintf(w, "  server CPU         %.1f %% of one core; %.2f µs per forwarded packet; %.2f CPU-s per forwarded Gbit\n",
 			r.ServerCPU*100, float64(r.CPUPerPacket)/1e3, r.CPUSecPerGbit)
-		fmt.Fprintf(w, "  server RSS         %.1f MiB (%.1f MiB before the room; %.2f MiB per participant)\n", r.RSSMiB, r.BaseRSSMiB, r.RSSPerPartMiB)
+		fmt.Fprintf(w, "  server memory      RSS %.1f MiB (%.1f MiB fresh, before sign-in; %.2f MiB per participant); Go heap in use %.1f MiB (%.2f MiB per participant)\n",
+			r.RSSMiB, r.BaseRSSMiB, r.RSSPerPartMiB, r.HeapMiB, r.HeapPerPartMiB)
+	}
+	if c := r.Server; c.Available {
+		fmt.Fprintf(w, "  server counters    forwarded %.0f pkt/s; dropped %.1f/s (queue full %.1f, key-frame wait %.1f, write error %.1f); NACKs %.1f/s, PLIs %.1f/s, GC cycles %.1f/s\n",
+			c.Forwarded, c.Dropped, c.DroppedQueue, c.DroppedKeyWait, c.DroppedWriteErr, c.NACKs, c.PLIs, c.GCs)
 	}
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(w, "  load generator     %.0f %% of one core (machine load average now: %s)\n", r.LoadCPU*100, strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))

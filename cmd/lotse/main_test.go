@@ -73,6 +73,8 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 	}
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
+	// The server dies with the test binary, even when that is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +109,18 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 		default:
 			cmd.Process.Kill()
 			<-s.done
+		}
+		if t.Failed() {
+			// The server's side of a failed test, next to its screenshots.
+			dir := filepath.Join("..", "..", "artifacts", "failed", strings.ReplaceAll(t.Name(), "/", "_"))
+			if os.MkdirAll(dir, 0o755) == nil {
+				f, err := os.CreateTemp(dir, "server-*.log")
+				if err == nil {
+					f.WriteString(s.stdout())
+					f.Close()
+					t.Logf("server log: %s", f.Name())
+				}
+			}
 		}
 	})
 	select {
@@ -144,6 +158,12 @@ func (s *server) stop(t *testing.T, sig syscall.Signal) (time.Duration, int) {
 	select {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
+		// A goroutine dump into the log (kept as an artifact) says where.
+		_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+		}
 		t.Fatalf("lotse serve did not exit 15 s after %v", sig)
 	}
 	return time.Since(begin), s.cmd.ProcessState.ExitCode()

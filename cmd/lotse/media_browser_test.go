@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,8 +71,9 @@ func relayedBytes(t *testing.T, base string) float64 {
 
 // browserMediaBothWays signs an advisor into the console and brings a
 // customer in through the landing page, then checks that each gets the
-// other's video (decoded frames rising) and audio.
-func browserMediaBothWays(t *testing.T, s *server) {
+// other's video (decoded frames rising) and audio. It returns that check,
+// to run again later.
+func browserMediaBothWays(t *testing.T, s *server) (check func(when string)) {
 	t.Helper()
 	waitReady(t, s.url)
 	requireSDK(t, s.url)
@@ -109,6 +112,18 @@ func browserMediaBothWays(t *testing.T, s *server) {
 		t.Fatalf("admit: %v", err)
 	}
 
+	check = func(when string) {
+		t.Helper()
+		mediaFlowsBothWays(t, when, advisor, customer, w, wait)
+	}
+	check("")
+	return check
+}
+
+// mediaFlowsBothWays checks that the advisor's console and the customer's
+// widget each decode rising video frames of the other and play live audio.
+func mediaFlowsBothWays(t *testing.T, when string, advisor, customer *browsertest.Page, w *browsertest.Shadow, wait time.Duration) {
+	t.Helper()
 	// The advisor sees the customer's camera: decoded frames keep rising.
 	rising := func(name string, count func() ([]int, error)) {
 		t.Helper()
@@ -120,13 +135,16 @@ func browserMediaBothWays(t *testing.T, s *server) {
 				if first < 0 {
 					first = n[0]
 				} else if n[0] > first+10 {
-					t.Logf("%s: decoded frames %d → %d", name, first, n[0])
+					t.Logf("%s%s: decoded frames %d → %d", when, name, first, n[0])
 					return
 				}
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		t.Fatalf("%s: decoded frames not rising (first %d)", name, first)
+		screenshot(t, advisor, filepath.Join(artifactDir(t, "media"), "failed-advisor.png"))
+		t.Logf("advisor's console: %q", advisor.Console())
+		t.Logf("customer's console: %q", customer.Console())
+		t.Fatalf("%s%s: decoded frames not rising (first %d)", when, name, first)
 	}
 	rising("advisor sees customer", func() ([]int, error) {
 		return browsertest.Run(advisor, 5*time.Second, chromedp.Evaluate[[]int](videoFramesJS))
@@ -149,4 +167,29 @@ func browserMediaBothWays(t *testing.T, s *server) {
 	if err != nil || string(raw) != "true" {
 		t.Fatalf("customer gets no advisor audio: %s %v", raw, err)
 	}
+}
+
+// TestBrowserMediaSurvivesServerRestart: the server restarts in the middle
+// of a session (an upgrade). Both browsers reconnect by themselves; the new
+// process cannot resume their old sessions, so they join afresh, get new SFU
+// peers, start new PeerConnections, and see and hear each other again.
+func TestBrowserMediaSurvivesServerRestart(t *testing.T) {
+	browsertest.Require(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	env := []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=" + browserAdminPassword}
+	s := startServer(t, dir, env, "--dev", "--listen", addr)
+	check := browserMediaBothWays(t, s)
+
+	if _, code := s.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("lotse serve exited %d", code)
+	}
+	s = startServer(t, dir, env, "--dev", "--listen", addr)
+	waitReady(t, s.url)
+	check("after the restart: ")
 }

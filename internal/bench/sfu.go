@@ -132,8 +132,74 @@ type SFUResult struct {
 	Join          JoinTimes // late joiners
 	SetupJoin     JoinTimes // participants who joined a room with live tracks during setup
 	RSSMiB        float64
-	BaseRSSMiB    float64
+	BaseRSSMiB    float64 // the fresh server's, before the sign-in
 	RSSPerPartMiB float64
+	// HeapMiB and HeapPerPartMiB are the same from the server's Go heap
+	// in use (go_memstats_heap_inuse_bytes on /metrics; 0 if unavailable).
+	HeapMiB, HeapPerPartMiB float64
+	// Server is the server's own SFU counters over the window, per second.
+	Server ServerCounters
+}
+
+// ServerCounters are rates from the server's /metrics.
+type ServerCounters struct {
+	Available                       bool
+	Forwarded, Dropped, NACKs, PLIs float64
+	DroppedQueue, DroppedKeyWait    float64
+	DroppedWriteErr, GCs            float64
+}
+
+// metricNames are the series the bench reads from /metrics (summed over
+// their labels; dropped packets also by reason).
+func metricNames() []string {
+	return []string{
+		"go_memstats_heap_inuse_bytes", "go_gc_duration_seconds_count",
+		"lotse_sfu_forwarded_packets_total", "lotse_sfu_dropped_packets_total", "lotse_sfu_nacks_total", "lotse_sfu_plis_total",
+		`lotse_sfu_dropped_packets_total{reason="queue_full"}`, `lotse_sfu_dropped_packets_total{reason="key_frame_wait"}`,
+		`lotse_sfu_dropped_packets_total{reason="write_error"}`,
+	}
+}
+
+// sumMetrics reads Prometheus text exposition: for each name, the sum of
+// the values of every series of that metric (a name with labels, as
+// written on the line, selects that series alone).
+func sumMetrics(text string, names []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		series := line[:i]
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		name, _, _ := strings.Cut(series, "{")
+		for _, n := range names {
+			if n == series || n == name {
+				out[n] += v
+			}
+		}
+	}
+	return out
+}
+
+// scrape reads the server's /metrics (nil when it cannot).
+func (r *sfuRun) scrape() map[string]float64 {
+	res, err := r.anon.hc.Get(r.o.URL + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	if err != nil || res.StatusCode != http.StatusOK {
+		return nil
+	}
+	return sumMetrics(string(b), metricNames())
 }
 
 type sfuMember struct {
@@ -142,6 +208,15 @@ type sfuMember struct {
 	id     string
 	tracks []*sfuclient.LocalTrack
 	done   chan struct{} // closed when the drain goroutine ended
+
+	mu   sync.Mutex // guards errs
+	errs []string   // the server's first error messages
+}
+
+func (m *sfuMember) errors() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.errs...)
 }
 
 type sfuRun struct {
@@ -169,6 +244,13 @@ func RunSFU(ctx context.Context, o SFUOptions, progress io.Writer) (res *SFUResu
 		wsURL: "ws" + strings.TrimPrefix(o.URL, "http") + "/api/v1/signal",
 	}
 	defer r.closeAll()
+	res = &SFUResult{Scenario: o.Scenario, DeliveryPct: -1}
+	var base ProcSample
+	if o.ServerPID > 0 {
+		base, _ = ReadProc(o.ServerPID)
+		res.BaseRSSMiB = float64(base.RSSByte) / (1 << 20)
+	}
+	baseMetrics := r.scrape()
 	var sess struct {
 		CSRFToken string `json:"csrf_token"`
 	}
@@ -176,12 +258,6 @@ func RunSFU(ctx context.Context, o SFUOptions, progress io.Writer) (res *SFUResu
 		return nil, err
 	}
 	r.a.csrf = sess.CSRFToken
-	res = &SFUResult{Scenario: o.Scenario, DeliveryPct: -1}
-	var base ProcSample
-	if o.ServerPID > 0 {
-		base, _ = ReadProc(o.ServerPID)
-		res.BaseRSSMiB = float64(base.RSSByte) / (1 << 20)
-	}
 	start := time.Now()
 	var conv struct {
 		ID       string `json:"id"`
@@ -226,12 +302,17 @@ func RunSFU(ctx context.Context, o SFUOptions, progress io.Writer) (res *SFUResu
 		}
 	}
 	// Every participant receives every track but its own.
-	for _, m := range r.joined {
+	var missing []string
+	for i, m := range r.joined {
 		want := r.live - len(m.tracks)
 		if _, err := waitTracks(ctx, m, want, 20*time.Second); err != nil {
-			return nil, fmt.Errorf("participant %s: %w", m.id, err)
+			missing = append(missing, fmt.Sprintf("participant %d of %d (%s): %v; peer connection %s, %d tracks listed, %d m-sections, %d remote tracks, signalling %v, server errors %q",
+				i+1, len(r.joined), m.id, err, m.media.ConnectionState(), len(m.media.Tracks()), m.media.MediaSections(), len(m.media.Remotes()), sigState(m.sig), m.errors()))
 		}
 		res.Subscriptions += want
+	}
+	if len(missing) > 0 {
+		return nil, errors.New(strings.Join(missing, "\n"))
 	}
 	res.Tracks = r.live
 	res.SetupTime = time.Since(start)
@@ -263,6 +344,18 @@ func RunSFU(ctx context.Context, o SFUOptions, progress io.Writer) (res *SFUResu
 		res.RSSPerPartMiB = float64(s1.proc.RSSByte-base.RSSByte) / (1 << 20) / float64(o.Scenario.Participants())
 	}
 	res.LoadCPU = CPUShare(s0.self, s1.self)
+	if s0.metrics != nil && s1.metrics != nil {
+		d := func(n string) float64 { return (s1.metrics[n] - s0.metrics[n]) / res.Window.Seconds() }
+		res.Server = ServerCounters{Available: true,
+			Forwarded: d("lotse_sfu_forwarded_packets_total"), Dropped: d("lotse_sfu_dropped_packets_total"),
+			NACKs: d("lotse_sfu_nacks_total"), PLIs: d("lotse_sfu_plis_total"),
+			DroppedQueue: d(`lotse_sfu_dropped_packets_total{reason="queue_full"}`), DroppedKeyWait: d(`lotse_sfu_dropped_packets_total{reason="key_frame_wait"}`),
+			DroppedWriteErr: d(`lotse_sfu_dropped_packets_total{reason="write_error"}`), GCs: d("go_gc_duration_seconds_count")}
+		if h, ok := s1.metrics["go_memstats_heap_inuse_bytes"]; ok && baseMetrics != nil {
+			res.HeapMiB = h / (1 << 20)
+			res.HeapPerPartMiB = (h - baseMetrics["go_memstats_heap_inuse_bytes"]) / (1 << 20) / float64(o.Scenario.Participants())
+		}
+	}
 	res.Audio, res.Video = r.latencies()
 
 	// Late joiners: one at a time into the steady room, then gone again.
@@ -277,6 +370,16 @@ func RunSFU(ctx context.Context, o SFUOptions, progress io.Writer) (res *SFUResu
 	}
 	res.Join = summariseJoins(late)
 	return res, nil
+}
+
+// sigState says whether a signalling connection is still up.
+func sigState(c *client.Client) string {
+	select {
+	case <-c.Done():
+		return "closed: " + c.Err().Error()
+	default:
+		return "open"
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -313,8 +416,16 @@ func (r *sfuRun) dial(token string) (*sfuMember, *wire.Joined, error) {
 	go func() {
 		defer close(m.done)
 		for {
-			if _, err := c.Next(context.Background()); err != nil {
+			msg, err := c.Next(context.Background())
+			if err != nil {
 				return
+			}
+			if e, ok := msg.(*wire.Error); ok {
+				m.mu.Lock()
+				if len(m.errs) < 10 {
+					m.errs = append(m.errs, e.Code+": "+e.Message)
+				}
+				m.mu.Unlock()
 			}
 		}
 	}()
@@ -337,7 +448,7 @@ func (r *sfuRun) joinCustomer(name string) (*sfuMember, joinSample, error) {
 		ParticipantID string `json:"participant_id"`
 	}
 	if err := r.anon.do("POST", "/api/v1/join", map[string]any{"token": r.share, "display_name": name,
-		"consent": map[string]bool{"terms": true}}, &jr); err != nil {
+		"consent": map[string]bool{"terms": true, "camera": true, "microphone": true}}, &jr); err != nil {
 		return nil, joinSample{}, err
 	}
 	want := r.live
@@ -450,6 +561,8 @@ func (r *sfuRun) closeAll() {
 	}
 	wg.Wait()
 	r.joined = nil
+	r.a.hc.CloseIdleConnections()
+	r.anon.hc.CloseIdleConnections()
 }
 
 // sfuSample is the counters at one moment: the server's and our own
@@ -460,6 +573,7 @@ type sfuSample struct {
 	proc, self ProcSample
 	sent       uint64 // packets the publishers wrote (synthetic media: exact)
 	tracks     map[string]trackSnap
+	metrics    map[string]float64 // the server's, read last
 }
 
 // trackSnap is one subscriber track's counters at one moment.
@@ -489,6 +603,7 @@ func (r *sfuRun) sample() sfuSample {
 				packets: st.Packets, bytes: st.Bytes + 12*st.Packets, rtpExpected: st.RTPExpected, rtpUnique: st.RTPUnique}
 		}
 	}
+	s.metrics = r.scrape()
 	return s
 }
 

@@ -183,3 +183,37 @@ func TestWindowForwarding(t *testing.T) {
 		})
 	}
 }
+
+func TestSumMetrics(t *testing.T) {
+	text := `# HELP lotse_sfu_forwarded_packets_total Packets forwarded.
+# TYPE lotse_sfu_forwarded_packets_total counter
+lotse_sfu_forwarded_packets_total{kind="audio"} 100
+lotse_sfu_forwarded_packets_total{kind="video"} 2.5e+03
+lotse_sfu_forwarded_packets_total_extra 7
+lotse_sfu_dropped_packets_total{reason="queue_full"} 3
+lotse_sfu_dropped_packets_total{reason="write_error"} 4
+go_memstats_heap_inuse_bytes 2.9376512e+07
+broken_line_without_value
+lotse_sfu_plis_total NaN-ish
+`
+	for _, tc := range []struct {
+		name   string
+		series string
+		want   float64
+		found  bool
+	}{
+		{name: "summed over labels", series: "lotse_sfu_forwarded_packets_total", want: 2600, found: true},
+		{name: "one labelled series", series: `lotse_sfu_dropped_packets_total{reason="write_error"}`, want: 4, found: true},
+		{name: "all drops", series: "lotse_sfu_dropped_packets_total", want: 7, found: true},
+		{name: "gauge in exponent form", series: "go_memstats_heap_inuse_bytes", want: 29376512, found: true},
+		{name: "unparsable value ignored", series: "lotse_sfu_plis_total", found: false},
+		{name: "absent", series: "lotse_sfu_nacks_total", found: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := sumMetrics(text, []string{tc.series})[tc.series]
+			if ok != tc.found || got != tc.want {
+				t.Fatalf("sumMetrics(%s) = %v, %v; want %v, %v", tc.series, got, ok, tc.want, tc.found)
+			}
+		})
+	}
+}

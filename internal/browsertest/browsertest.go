@@ -10,11 +10,13 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -122,8 +124,9 @@ func closeBrowser(t testing.TB, root context.Context, cancel, cancelAlloc contex
 type Page struct {
 	Ctx context.Context
 
-	mu       sync.Mutex // guards requests
+	mu       sync.Mutex // guards requests and console
 	requests []string
+	console  []string
 }
 
 // NewPage opens a tab in a fresh browser context that records the URL of
@@ -162,6 +165,24 @@ func (b *Browser) NewPage(t testing.TB) *Page {
 func (p *Page) record(ev any) {
 	var url string
 	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		var parts []string
+		for _, a := range e.Args {
+			if a.Value != nil {
+				parts = append(parts, string(a.Value))
+			} else {
+				parts = append(parts, a.Description)
+			}
+		}
+		p.mu.Lock()
+		p.console = append(p.console, string(e.Type)+": "+strings.Join(parts, " "))
+		p.mu.Unlock()
+		return
+	case *runtime.EventExceptionThrown:
+		p.mu.Lock()
+		p.console = append(p.console, "exception: "+e.ExceptionDetails.Text)
+		p.mu.Unlock()
+		return
 	case *network.EventRequestWillBeSent:
 		url = e.Request.URL
 	case network.EventRequestWillBeSent:
@@ -188,6 +209,14 @@ func Run[T any](p *Page, timeout time.Duration, action chromedp.Action[T]) (T, e
 	ctx, cancel := context.WithTimeout(p.Ctx, timeout)
 	defer cancel()
 	return chromedp.Run(ctx, action)
+}
+
+// Console returns the page's console messages and uncaught exceptions so
+// far (for failure reports).
+func (p *Page) Console() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.console...)
 }
 
 // Requests returns the URLs the page has requested so far.

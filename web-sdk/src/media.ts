@@ -30,6 +30,8 @@ export interface MediaEvents {
   onDataChannel?(dc: RTCDataChannel | null): void;
   /** The SFU asks for a fresh join (negotiation cannot recover). */
   onRejoin?(): void;
+  /** The PeerConnection refused a description and cannot go on. */
+  onBroken?(): void;
   onError?(reason: string): void;
 }
 
@@ -41,7 +43,8 @@ const SIMULCAST: RTCRtpEncodingParameters[] = [
 
 export class MediaSession {
   readonly pc: RTCPeerConnection;
-  private makingOffer = false;
+  private queue: Promise<void> = Promise.resolve();
+  private waitMarker = false;
   private answeredFirst = false;
   private wantOffer = false;
   private early: MediaMsg[] = [];
@@ -63,7 +66,7 @@ export class MediaSession {
     this.pc.onicecandidate = (e) => {
       if (e.candidate) this.send({ type: "media", kind: "candidate", candidate: e.candidate.toJSON() as MediaMsg["candidate"] & object });
     };
-    this.pc.onnegotiationneeded = () => void this.offer();
+    this.pc.onnegotiationneeded = () => void this.serial(() => this.offer()).catch((e) => console.warn("Lotse media: offer", String(e)));
     this.pc.onconnectionstatechange = () => this.ev.onState?.(this.pc.connectionState);
     this.pc.ontrack = (e) => this.onTrack(e);
     this.pc.ondatachannel = (e) => {
@@ -90,9 +93,42 @@ export class MediaSession {
     else this.early.push(m);
   }
 
+  /**
+   * Runs f after everything queued before it: descriptions are applied
+   * one at a time, in the order the server sent them, with our own offers
+   * in between — never two at once.
+   */
+  private serial(f: () => Promise<void> | void): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (!this.closed) await f();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Hands a media message from the server to the session. */
-  async handle(m: MediaMsg): Promise<void> {
-    if (this.closed) return;
+  handle(m: MediaMsg): Promise<void> {
+    return this.serial(() => this.handleNow(m));
+  }
+
+  /**
+   * After asking the server for a new peer, everything up to its marker
+   * (a "restart"/"rejoin" the server sends in order after the old peer's
+   * last message) still belongs to the old peer and is dropped.
+   */
+  awaitMarker(): void {
+    this.waitMarker = true;
+  }
+
+  get awaitingMarker(): boolean {
+    return this.waitMarker;
+  }
+
+  private async handleNow(m: MediaMsg): Promise<void> {
+    if (this.waitMarker) {
+      if (m.kind === "restart" && m.reason === "rejoin") this.waitMarker = false;
+      return;
+    }
     try {
       switch (m.kind) {
         case "offer":
@@ -100,7 +136,7 @@ export class MediaSession {
         case "answer":
           await this.pc.setRemoteDescription({ type: "answer", sdp: m.sdp ?? "" });
           await this.flushCandidates();
-          if (this.wantOffer) void this.offer();
+          if (this.wantOffer) await this.offer();
           return;
         case "candidate":
           if (!m.candidate) return;
@@ -121,15 +157,24 @@ export class MediaSession {
           return;
       }
     } catch (e) {
+      console.warn("Lotse media:", m.kind, String(e));
       this.ev.onError?.(String(e));
+      // A description this PeerConnection refused leaves it unusable:
+      // start over with a new one and ask the server for a new peer.
+      if (m.kind === "offer" || m.kind === "answer") this.ev.onBroken?.();
     }
   }
 
   private async onOffer(sdp: string): Promise<void> {
-    // Polite: an SFU offer wins a collision; setRemoteDescription rolls
-    // our own outstanding offer back implicitly.
-    const collision = this.makingOffer || this.pc.signalingState !== "stable";
-    if (collision) this.wantOffer = true;
+    // Polite: an SFU offer wins a collision. Our outstanding offer is
+    // rolled back explicitly first — Chrome's implicit rollback still
+    // checks the SFU's header-extension ids against it and refuses the
+    // offer ("RTP extension ID reassignment not supported") — and made
+    // again after the answer.
+    if (this.pc.signalingState === "have-local-offer") {
+      this.wantOffer = true;
+      await this.pc.setLocalDescription({ type: "rollback" });
+    }
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     await this.flushCandidates();
     await this.pc.setLocalDescription();
@@ -137,7 +182,7 @@ export class MediaSession {
     if (answer) this.send({ type: "media", kind: "answer", sdp: answer.sdp });
     this.answeredFirst = true;
     for (const e of this.early.splice(0)) this.send(e); // publish before our offer
-    if (this.wantOffer) void this.offer();
+    if (this.wantOffer) await this.offer();
   }
 
   private async flushCandidates(): Promise<void> {
@@ -154,19 +199,14 @@ export class MediaSession {
 
   private async offer(): Promise<void> {
     if (this.closed) return;
-    if (!this.answeredFirst || this.makingOffer || this.pc.signalingState !== "stable") {
+    if (!this.answeredFirst || this.pc.signalingState !== "stable") {
       this.wantOffer = true;
       return;
     }
     this.wantOffer = false;
-    try {
-      this.makingOffer = true;
-      await this.pc.setLocalDescription();
-      const offer = this.pc.localDescription;
-      if (offer && offer.type === "offer") this.send({ type: "media", kind: "offer", sdp: offer.sdp });
-    } finally {
-      this.makingOffer = false;
-    }
+    await this.pc.setLocalDescription();
+    const offer = this.pc.localDescription;
+    if (offer && offer.type === "offer") this.send({ type: "media", kind: "offer", sdp: offer.sdp });
   }
 
   private onTracks(list: TrackInfo[]): void {
@@ -258,9 +298,10 @@ export class MediaSession {
     return this.tracks.get(trackID);
   }
 
-  close(): void {
+  /** Ends the session; keepTracks leaves the local camera and microphone running (for a new session). */
+  close(keepTracks = false): void {
     this.closed = true;
-    for (const tr of this.senders.values()) tr.sender.track?.stop();
+    if (!keepTracks) for (const tr of this.senders.values()) tr.sender.track?.stop();
     this.pc.close();
   }
 }

@@ -9,7 +9,7 @@ import { h } from "../widget/dom";
 
 export class MediaPanel {
   readonly el: HTMLElement;
-  readonly session: MediaSession;
+  session: MediaSession;
   private grid = h("div", { class: "tiles" });
   private notice = h("p", { class: "muted", "aria-live": "polite" });
   private selfVideo = h("video", { class: "self", autoplay: true, playsinline: true });
@@ -54,21 +54,58 @@ export class MediaPanel {
         if (id) this.session.showVideo(id, e.contentRect.width * devicePixelRatio, e.contentRect.height * devicePixelRatio);
       }
     });
-    this.session = new MediaSession(client, ice, {
+    this.newSession = (servers) => new MediaSession(client, servers, {
       onRemote: (r) => this.show(r),
       onRemoteEnded: (id) => this.remove(id),
       onSpeakers: (ids) => {
         for (const el of this.tiles.values()) el.classList.toggle("speaking", ids.includes(el.dataset["participant"] ?? ""));
       },
       onDataChannel,
+      onBroken: () => this.restart(undefined, true),
       onState: (s) => {
         this.notice.textContent = s === "failed" ? tx("media_failed") : "";
       },
     }, icePolicy);
+    this.session = this.newSession(ice);
+    this.ice = ice;
+    this.client = client;
+    this.onDataChannel = onDataChannel;
   }
 
+  private readonly newSession: (ice: ICEServer[]) => MediaSession;
+  private ice: ICEServer[];
+  private readonly client: SignalClient;
+  private readonly onDataChannel: (dc: RTCDataChannel | null) => void;
+
   handle(m: MediaMsg): void {
+    if (m.kind === "restart" && m.reason === "rejoin" && !this.session.awaitingMarker) return this.restart();
     void this.session.handle(m);
+  }
+
+  /**
+   * Starts over with a new PeerConnection (the server gave us a new SFU
+   * peer: after a reconnect that could not resume, or a "rejoin") and
+   * publishes camera, microphone and screen again as they were.
+   */
+  restart(ice?: ICEServer[], ask = false): void {
+    this.session.close(true);
+    for (const id of [...this.tiles.keys()]) this.remove(id);
+    this.onDataChannel(null);
+    if (ice) this.ice = ice;
+    this.session = this.newSession(this.ice);
+    if (ask) {
+      this.session.awaitMarker();
+      this.client.send({ type: "media", kind: "restart", reason: "rejoin" });
+    }
+    if (this.local) {
+      for (const track of this.local.getTracks()) {
+        const source = track.kind === "video" ? "camera" : "microphone";
+        this.session.publish(source, track, this.local);
+        if ((source === "camera" && !this.camOn) || (source === "microphone" && !this.micOn)) this.session.mute(source, true);
+      }
+    }
+    const screen = this.screen?.getVideoTracks()[0];
+    if (this.screen && screen) this.session.publish("screen", screen, this.screen);
   }
 
   /** Keeps the names for tile labels. */

@@ -88,6 +88,9 @@ export function openRoom(ctx: Ctx, id: string): () => void {
     switch (m.type) {
       case "joined":
         selfID = m.self.id;
+        // A fresh session (the old one could not be resumed) comes with a
+        // new SFU peer: media starts over.
+        if (!m.resumed && media) media.restart(m.ice_servers);
         if (!m.resumed) {
           people.clear();
           chat.replaceChildren();
@@ -120,6 +123,7 @@ export function openRoom(ctx: Ctx, id: string): () => void {
         composer.hidden = endBtn.hidden = true;
         break;
       case "error":
+        if (m.code === "resume_failed") break; // the client joined afresh by itself: nothing to do
         err.textContent = m.message;
         err.hidden = false;
         break;

@@ -24,7 +24,7 @@ export interface VideoOptions {
 /** VideoWindow owns the media session and its part of the widget. */
 export class VideoWindow {
   readonly el: HTMLElement;
-  readonly session: MediaSession;
+  session: MediaSession;
   private remoteBox: HTMLElement;
   private selfVideo: HTMLVideoElement;
   private micBtn: HTMLButtonElement;
@@ -52,20 +52,49 @@ export class VideoWindow {
         if (id) this.session.showVideo(id, e.contentRect.width * devicePixelRatio, e.contentRect.height * devicePixelRatio);
       }
     });
-    this.session = new MediaSession(o.client, o.iceServers, {
+    this.session = this.newSession(o.iceServers);
+  }
+
+  private newSession(ice: ICEServer[]): MediaSession {
+    return new MediaSession(this.o.client, ice, {
       onRemote: (r) => this.showRemote(r),
       onRemoteEnded: (id) => this.removeRemote(id),
-      onDataChannel: (dc) => o.onDataChannel(dc),
+      onDataChannel: (dc) => this.o.onDataChannel(dc),
       onState: (s) => {
-        if (s === "failed") o.onNotice(tx("media_failed"));
+        if (s === "failed") this.o.onNotice(t(this.o.lang, "media_failed"));
       },
       onError: () => {},
-    }, o.icePolicy);
+      onBroken: () => this.restart(undefined, true),
+    }, this.o.icePolicy);
   }
 
   /** Feeds a media message from the server. */
   handle(m: MediaMsg): void {
+    if (m.kind === "restart" && m.reason === "rejoin" && !this.session.awaitingMarker) return this.restart();
     void this.session.handle(m);
+  }
+
+  /**
+   * Starts over with a new PeerConnection (the server gave us a new SFU
+   * peer: after a reconnect that could not resume, or a "rejoin"), and
+   * publishes the camera and microphone again as they were.
+   */
+  restart(ice?: ICEServer[], ask = false): void {
+    this.session.close(true);
+    for (const id of [...this.tiles.keys()]) this.removeRemote(id);
+    this.o.onDataChannel(null);
+    this.session = this.newSession(ice ?? this.o.iceServers);
+    if (ice) this.o.iceServers = ice;
+    if (ask) {
+      this.session.awaitMarker();
+      this.o.client.send({ type: "media", kind: "restart", reason: "rejoin" });
+    }
+    if (!this.local) return;
+    for (const track of this.local.getTracks()) {
+      const source = track.kind === "video" ? "camera" : "microphone";
+      this.session.publish(source, track, this.local);
+      if ((source === "camera" && !this.camOn) || (source === "microphone" && !this.micOn)) this.session.mute(source, true);
+    }
   }
 
   /** Opens camera and microphone as consented and publishes them. */

@@ -347,6 +347,8 @@ export class Widget {
     for (const l of this.onMessage) l(m);
     switch (m.type) {
       case "joined":
+        // Not resumed: a new SFU peer waits for a new PeerConnection.
+        if (!m.resumed) this.video?.restart(m.ice_servers);
         return;
       case "media":
         this.video?.handle(m);
