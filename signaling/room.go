@@ -298,6 +298,9 @@ func (r *Room) sweep(ctx context.Context, now time.Time) {
 
 // leaveLocked takes m out (left, removed or disconnected for good).
 func (r *Room) leaveLocked(ctx context.Context, m *member, reason, actor string) {
+	// Who saw the member until now learns that it left (an admitted
+	// participant was visible to everyone, a waiting one to advisors).
+	wasAdmitted := m.admitted()
 	if m.sess != nil {
 		if m.sess.connected() {
 			m.rec.ConnectedMS += time.Since(m.connectedAt).Milliseconds()
@@ -320,7 +323,7 @@ func (r *Room) leaveLocked(ctx context.Context, m *member, reason, actor string)
 		r.hub.log.Error().Err(err).Msg("record leave")
 	}
 	r.hub.svc.webhook(ctx, r.tenantID, "participant.left", map[string]any{"conversation_id": r.convID, "participant_id": m.rec.ID, "reason": reason})
-	r.broadcastLocked(func(o *member) bool { return canSee(o, m) }, func() wire.Message {
+	r.broadcastLocked(func(o *member) bool { return o != m && (o.advisor() || wasAdmitted) }, func() wire.Message {
 		return &wire.ParticipantLeft{Header: wire.Header{Type: "participant_left"}, ParticipantID: m.rec.ID, Reason: reason}
 	})
 }

@@ -56,8 +56,11 @@ type Browser struct {
 	cancel context.CancelFunc
 }
 
-// Start launches headless Chromium for t and stops it when t ends.
-func Start(t testing.TB) *Browser {
+// Start launches headless Chromium for t and stops it when t ends; extra
+// options come after (and override) the defaults, e.g.
+// chromedp.Flag("use-fake-ui-for-media-stream", "deny") for a person who
+// refuses camera and microphone.
+func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	path := Require(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -79,6 +82,7 @@ func Start(t testing.TB) *Browser {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	// The first context starts the browser; pages are its children, each
 	// in a browser context of its own.

@@ -131,6 +131,10 @@ func TestMediaThroughTheNode(t *testing.T) {
 	if n1, n2 := len(c1.media.Tracks()), len(c2.media.Tracks()); n1 != 0 || n2 != 0 {
 		t.Fatalf("tracks left after the publisher left: %d, %d", n1, n2)
 	}
+	// The customers are told that their advisor left.
+	for _, c := range []*mediaMember{c1, c2, c3} {
+		wait(t, c.sig, func(m *wire.ParticipantLeft) bool { return m.ParticipantID == adv.id && m.Reason == "left" })
+	}
 
 	// The record says who shared what, and when it stopped.
 	want := []string{"media.started camera " + adv.id, "media.started microphone " + adv.id, "media.stopped camera " + adv.id, "media.stopped microphone " + adv.id}
