@@ -227,6 +227,8 @@ func printSFUResult(w io.Writer, name string, r *bench.SFUResult) {
 		deliv = fmt.Sprintf("%.3f %% of what the publishers sent × subscribers", r.DeliveryPct)
 	}
 	fmt.Fprintf(w, "  loss               %.3f %% (RTP sequence gaps); delivered %s\n", r.LossPct, deliv)
+	fmt.Fprintf(w, "  publishers sent    %.0f pkt/s in all (%d tracks); UDP receive-buffer drops/s: %.1f at the server, %.1f at the clients\n",
+		r.SentPerSec, r.Tracks, r.UDPDropsServer, r.UDPDropsClients)
 	if r.ServerCPU > 0 || r.RSSMiB > 0 {
 		fmt.Fprintf(w, "  server CPU         %.1f %% of one core; %.2f µs per forwarded packet; %.2f CPU-s per forwarded Gbit\n",
 			r.ServerCPU*100, float64(r.CPUPerPacket)/1e3, r.CPUSecPerGbit)

@@ -139,6 +139,12 @@ type SFUResult struct {
 	HeapMiB, HeapPerPartMiB float64
 	// Server is the server's own SFU counters over the window, per second.
 	Server ServerCounters
+	// SentPerSec is what the publishers wrote, all tracks together.
+	SentPerSec float64
+	// UDPDropsServer and UDPDropsClients are datagrams/s the kernel
+	// dropped for full receive buffers at the server's sockets and at all
+	// other sockets (in the namespace: the bench's clients).
+	UDPDropsServer, UDPDropsClients float64
 }
 
 // ServerCounters are rates from the server's /metrics.
@@ -344,6 +350,9 @@ func RunSFU(ctx context.Context, o SFUOptions, progress io.Writer) (res *SFUResu
 		res.RSSPerPartMiB = float64(s1.proc.RSSByte-base.RSSByte) / (1 << 20) / float64(o.Scenario.Participants())
 	}
 	res.LoadCPU = CPUShare(s0.self, s1.self)
+	res.SentPerSec = float64(s1.sent-s0.sent) / res.Window.Seconds()
+	res.UDPDropsServer = float64(s1.drops[0]-s0.drops[0]) / res.Window.Seconds()
+	res.UDPDropsClients = float64(s1.drops[1]-s0.drops[1]) / res.Window.Seconds()
 	if s0.metrics != nil && s1.metrics != nil {
 		d := func(n string) float64 { return (s1.metrics[n] - s0.metrics[n]) / res.Window.Seconds() }
 		res.Server = ServerCounters{Available: true,
@@ -574,6 +583,9 @@ type sfuSample struct {
 	sent       uint64 // packets the publishers wrote (synthetic media: exact)
 	tracks     map[string]trackSnap
 	metrics    map[string]float64 // the server's, read last
+	// drops are /proc/net/udp's receive-buffer drops at the server's
+	// sockets [0] and at every other socket [1].
+	drops [2]uint64
 }
 
 // trackSnap is one subscriber track's counters at one moment.
@@ -590,6 +602,7 @@ func (r *sfuRun) sample() sfuSample {
 		s.proc, _ = ReadProc(r.o.ServerPID)
 	}
 	s.self, _ = ReadProc(os.Getpid())
+	s.drops = udpDrops(r.o.ServerPID)
 	s.at = time.Now()
 	for _, m := range r.joined {
 		for _, t := range m.tracks {
@@ -739,4 +752,56 @@ func summariseJoins(ss []joinSample) JoinTimes {
 	p = Percentiles(all, 50, 95)
 	j.AllP50, j.AllP95 = p[0], p[1]
 	return j
+}
+
+// udpDrops sums the receive-buffer drops of /proc/net/udp{,6} (this
+// network namespace's sockets) at the sockets of process pid and at all
+// others.
+func udpDrops(pid int) [2]uint64 {
+	inodes := map[string]bool{}
+	if pid > 0 {
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if l, err := os.Readlink(dir + "/" + e.Name()); err == nil {
+				if in, ok := strings.CutPrefix(l, "socket:["); ok {
+					inodes[strings.TrimSuffix(in, "]")] = true
+				}
+			}
+		}
+	}
+	var out [2]uint64
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		d := splitUDPDrops(string(b), inodes)
+		out[0] += d[0]
+		out[1] += d[1]
+	}
+	return out
+}
+
+// splitUDPDrops reads /proc/net/udp: the drops column (the last) summed
+// for sockets whose inode (the tenth column) is in inodes, and for the
+// rest.
+func splitUDPDrops(text string, inodes map[string]bool) [2]uint64 {
+	var out [2]uint64
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 13 || !strings.HasSuffix(f[0], ":") {
+			continue // the header, or a short line
+		}
+		n, err := strconv.ParseUint(f[len(f)-1], 10, 64)
+		if err != nil {
+			continue
+		}
+		if inodes[f[9]] {
+			out[0] += n
+		} else {
+			out[1] += n
+		}
+	}
+	return out
 }

@@ -217,3 +217,27 @@ lotse_sfu_plis_total NaN-ish
 		})
 	}
 }
+
+func TestSplitUDPDrops(t *testing.T) {
+	text := `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0A0200C0:9C41 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 17
+  102: 0A0200C0:9C42 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4243 2 0000000000000000 5
+  103: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 99 2 0000000000000000 3
+  104: short line
+`
+	for _, tc := range []struct {
+		name   string
+		inodes map[string]bool
+		want   [2]uint64
+	}{
+		{name: "server owns one socket", inodes: map[string]bool{"4242": true}, want: [2]uint64{17, 8}},
+		{name: "server owns two", inodes: map[string]bool{"4242": true, "99": true}, want: [2]uint64{20, 5}},
+		{name: "no server", inodes: nil, want: [2]uint64{0, 25}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := splitUDPDrops(text, tc.inodes); got != tc.want {
+				t.Fatalf("splitUDPDrops = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
