@@ -122,6 +122,10 @@ func newPeer(s *SFU, r *room, part Participant, out Signaler) (*Peer, error) {
 		p.log.Debug().Str("label", d.Label()).Msg("refused client data channel")
 		_ = d.Close()
 	})
+	if err := p.addPlaceholdersLocked(); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
 	if part.Grants.Data {
 		ordered := true
 		dc, err := pc.CreateDataChannel("lotse", &webrtc.DataChannelInit{Ordered: &ordered})
@@ -433,6 +437,37 @@ func (p *Peer) subscribe(pub *publication) {
 	go p.readSenderRTCP(dt, dt.sender)
 }
 
+// addPlaceholdersLocked gives the first offer an audio and a video
+// m-section (receive-only, never used for media), so that
+// the first exchange settles the header extension ids of both kinds with
+// the SFU's numbering. Otherwise a browser that publishes first numbers
+// them its own way, and when its offer crosses the SFU's (which pion
+// numbers afresh for a kind it has not negotiated yet) Chromium refuses
+// the SFU's offer even after rolling its own back: "RTP extension ID
+// reassignment not supported". They stay out of the free list: a
+// subscription on a transceiver that began receive-only lost its
+// retransmissions and bandwidth feedback in tests.
+func (p *Peer) addPlaceholdersLocked() error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		tr, err := p.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
+			return fmt.Errorf("%s placeholder: %w", kind, err)
+		}
+		if err := p.setMidLocked(tr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setMidLocked names a transceiver of the SFU. Its m-sections get mids
+// of their own ("s1", "s2", ...): clients number theirs, so an offer of
+// each side crossing in flight can never claim the same mid.
+func (p *Peer) setMidLocked(tr *webrtc.RTPTransceiver) error {
+	p.midSeq++
+	return tr.SetMid("s" + strconv.Itoa(p.midSeq))
+}
+
 // addTransceiverLocked attaches dt to a free transceiver of its kind or
 // a new one, offering only the publisher's codec.
 func (p *Peer) addTransceiverLocked(dt *downTrack) error {
@@ -458,11 +493,7 @@ func (p *Peer) addTransceiverLocked(dt *downTrack) error {
 		if err != nil {
 			return err
 		}
-		// The SFU's m-sections get mids of their own ("s1", "s2", ...):
-		// clients number theirs, so an offer of each side crossing in
-		// flight can never claim the same mid.
-		p.midSeq++
-		if err := tr.SetMid("s" + strconv.Itoa(p.midSeq)); err != nil {
+		if err := p.setMidLocked(tr); err != nil {
 			return err
 		}
 	}

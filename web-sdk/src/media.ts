@@ -167,10 +167,10 @@ export class MediaSession {
 
   private async onOffer(sdp: string): Promise<void> {
     // Polite: an SFU offer wins a collision. Our outstanding offer is
-    // rolled back explicitly first — Chrome's implicit rollback still
-    // checks the SFU's header-extension ids against it and refuses the
-    // offer ("RTP extension ID reassignment not supported") — and made
-    // again after the answer.
+    // rolled back and made again after the answer. (Chrome remembers the
+    // header-extension ids of a rolled-back offer; the SFU's first offer
+    // has an audio and a video m-section so that both sides use its ids
+    // from the start and a crossing offer can never renumber them.)
     if (this.pc.signalingState === "have-local-offer") {
       this.wantOffer = true;
       await this.pc.setLocalDescription({ type: "rollback" });
