@@ -39,7 +39,8 @@ type Config struct {
 	AudioQueuePackets int `yaml:"audio_queue_packets"`
 	VideoQueuePackets int `yaml:"video_queue_packets"`
 	// KeyFrameInterval is the least time between two key-frame requests
-	// (PLI) the SFU sends for one published layer.
+	// (PLI) the SFU sends for one published layer while the first is
+	// unanswered; once a key frame answered it, a fifth of it.
 	KeyFrameInterval time.Duration `yaml:"key_frame_interval"`
 
 	// BandwidthEstimation runs send-side bandwidth estimation (GCC over

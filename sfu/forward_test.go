@@ -141,3 +141,35 @@ func TestRecordedMedia(t *testing.T) {
 		t.Errorf("video: first packet key frame %v, size %dx%d, want a 640x360 key frame first", st.FirstIsKeyFrame, st.Width, st.Height)
 	}
 }
+
+// TestKeyFrameForJoiner: a subscriber that joins shortly after another
+// gets its key frame without waiting out the full key-frame interval,
+// because the earlier request was already answered; the publisher sends
+// key frames only when asked.
+func TestKeyFrameForJoiner(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig()
+	cfg.KeyFrameInterval = 20 * time.Second // a fifth: 4 s
+	s, reg := newSFU(t, cfg)
+	pub := join(t, s, "r", "pub", allGrants, sfuclient.Config{})
+	if _, err := pub.client.PublishVP8(sfuclient.VideoOptions{Bitrate: 300_000}); err != nil {
+		t.Fatal(err)
+	}
+	a := join(t, s, "r", "a", allGrants, sfuclient.Config{})
+	ra := remoteOf(t, a, "pub", sfu.SourceCamera)
+	waitFor(t, 10*time.Second, "a's video", func() bool { return ra.Stats().Probes > 0 })
+	time.Sleep(4500 * time.Millisecond) // past a fifth of the interval, well within it
+	plis := metricSum(t, reg, "lotse_sfu_plis_total")
+	start := time.Now()
+	b := join(t, s, "r", "b", allGrants, sfuclient.Config{})
+	remoteOf(t, b, "pub", sfu.SourceCamera) // returns at b's first video packet
+	// With the full interval b would wait until 20 s after a's request.
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("b's first video came after %v: its key-frame request waited for the full interval", d)
+	} else {
+		t.Logf("b's first video after %v", d)
+	}
+	if got := metricSum(t, reg, "lotse_sfu_plis_total"); got <= plis {
+		t.Errorf("no key-frame request for b (PLIs %v, before %v)", got, plis)
+	}
+}

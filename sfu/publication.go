@@ -35,6 +35,7 @@ type layer struct {
 	bytes   atomic.Uint64
 	packets atomic.Uint64
 	lastPLI atomic.Int64 // SFU clock; rate-limits key-frame requests
+	lastKey atomic.Int64 // SFU clock of the last key frame's first packet
 	width   atomic.Int32 // from VP8 key frames
 	height  atomic.Int32
 
@@ -242,6 +243,9 @@ func (pub *publication) parse(l *layer, b []byte, slab *[]byte) *packet {
 		} else {
 			pkt.keyFrame = codec.IsKeyFrameStart(pub.codec.MimeType, pkt.payload)
 		}
+		if pkt.keyFrame {
+			l.lastKey.Store(pub.peer.sfu.now())
+		}
 	}
 	return pkt
 }
@@ -319,9 +323,13 @@ func (pub *publication) layerSnapshot() []simulcast.Layer {
 }
 
 // requestKeyFrame asks the publisher for a key frame on layer index, at
-// most once per Config.KeyFrameInterval; it reports whether it asked.
-// Callers waiting for a key frame call it for every packet that is not
-// one: the rate limit turns that into a reminder per interval.
+// most once per Config.KeyFrameInterval while a request is unanswered;
+// once a key frame has arrived after the last request, after a fifth of
+// the interval (so a subscriber arriving just after another waits ~100
+// ms, not ~500, and a stream of joiners still costs at most 10 key
+// frames a second). It reports whether it asked. Callers waiting for a
+// key frame call it for every packet that is not one: the rate limit
+// turns that into a reminder per interval.
 func (pub *publication) requestKeyFrame(index int) bool {
 	if index < 0 || index >= len(pub.layers) || pub.kind != webrtc.RTPCodecTypeVideo {
 		return false
@@ -333,7 +341,11 @@ func (pub *publication) requestKeyFrame(index int) bool {
 	s := pub.peer.sfu
 	now := s.now()
 	last := l.lastPLI.Load()
-	if last != 0 && now-last < int64(s.cfg.KeyFrameInterval) || !l.lastPLI.CompareAndSwap(last, now) {
+	gap := int64(s.cfg.KeyFrameInterval)
+	if l.lastKey.Load() >= last {
+		gap /= 5 // the last request was answered
+	}
+	if last != 0 && now-last < gap || !l.lastPLI.CompareAndSwap(last, now) {
 		return false
 	}
 	pub.peer.sendRTCP(&rtcp.PictureLossIndication{MediaSSRC: l.ssrc})
