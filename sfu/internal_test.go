@@ -253,3 +253,22 @@ func TestMatchCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerConnectionAPI: the SFU finds the API pion made for a
+// PeerConnection (reused transceivers depend on it; a pion upgrade that
+// moves it fails here first).
+func TestPeerConnectionAPI(t *testing.T) {
+	api := webrtc.NewAPI()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	got := peerConnectionAPI(pc)
+	if got == nil {
+		t.Fatal("peerConnectionAPI found no API in pion's PeerConnection")
+	}
+	if got == api {
+		t.Fatal("peerConnectionAPI returned the API the PeerConnection came from, not its own")
+	}
+}

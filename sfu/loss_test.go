@@ -19,9 +19,11 @@ func TestRetransmission(t *testing.T) {
 		name   string
 		lossy  string // "pub" or "sub"
 		metric string
+		reuse  bool // the subscriber's m-section carried an earlier track
 	}{
-		{"loss towards the subscriber", "sub", "received"},
-		{"loss from the publisher", "pub", "sent"},
+		{"loss towards the subscriber", "sub", "received", false},
+		{"loss from the publisher", "pub", "sent", false},
+		{"loss towards the subscriber on a reused m-section", "sub", "received", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,13 +37,32 @@ func TestRetransmission(t *testing.T) {
 				subCfg = withNet
 			}
 			pub := join(t, s, "r", "pub", allGrants, pubCfg)
+			sub := join(t, s, "r", "sub", allGrants, subCfg)
+			sections := 0
+			if tc.reuse {
+				// A first video comes and goes: the second takes over its
+				// m-section (as a screen share shared again does).
+				first, err := pub.client.PublishVP8(sfuclient.VideoOptions{Bitrate: 300_000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := remoteOf(t, sub, "pub", sfu.SourceCamera)
+				waitFor(t, 10*time.Second, "first video", func() bool { return r.Stats().Probes > 10 })
+				sections = sub.client.MediaSections()
+				if err := pub.client.Unpublish(first); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, 10*time.Second, "first video to end", func() bool { return r.Ended() && trackOf(sub.client, "pub", sfu.SourceCamera) == "" })
+			}
 			video, err := pub.client.PublishVP8(sfuclient.VideoOptions{Bitrate: 1_000_000})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sub := join(t, s, "r", "sub", allGrants, subCfg)
 			r := remoteOf(t, sub, "pub", sfu.SourceCamera)
 			waitFor(t, 10*time.Second, "video", func() bool { return r.Stats().Probes > 50 })
+			if m := sub.client.MediaSections(); tc.reuse && m != sections {
+				t.Errorf("the second video got a new m-section (%d, before %d): nothing was reused", m, sections)
+			}
 			if tc.lossy == "pub" {
 				nw.lossOut.Store(20) // 5 %
 			} else {

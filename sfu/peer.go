@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +38,7 @@ type Peer struct {
 	log    zerolog.Logger
 	out    Signaler
 	pc     *webrtc.PeerConnection
-	api    *webrtc.API
+	api    *webrtc.API           // the PeerConnection's own (peerConnectionAPI); nil: no transceiver reuse
 	bwe    cc.BandwidthEstimator // set while the PeerConnection is built; nil without estimation
 	dc     *webrtc.DataChannel   // nil without the Data grant
 
@@ -102,7 +103,6 @@ func newPeer(s *SFU, r *room, part Participant, out Signaler) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc api: %w", err)
 	}
-	p.api = api
 	pc, err := api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
@@ -114,6 +114,10 @@ func newPeer(s *SFU, r *room, part Participant, out Signaler) (*Peer, error) {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
 	p.pc = pc
+	p.api = peerConnectionAPI(pc)
+	if p.api == nil {
+		p.log.Warn().Msg("pion's PeerConnection API not found: released transceivers are not reused")
+	}
 	pc.OnICECandidate(p.onCandidate)
 	pc.OnConnectionStateChange(p.onConnectionState)
 	pc.OnTrack(p.onTrack)
@@ -469,11 +473,13 @@ func (p *Peer) setMidLocked(tr *webrtc.RTPTransceiver) error {
 }
 
 // addTransceiverLocked attaches dt to a free transceiver of its kind or
-// a new one, offering only the publisher's codec.
+// a new one, offering only the publisher's codec. A reused transceiver
+// gets a sender made by the PeerConnection's own API, so that its packets
+// pass the PeerConnection's interceptors like every other sender's.
 func (p *Peer) addTransceiverLocked(dt *downTrack) error {
 	var tr *webrtc.RTPTransceiver
 	for i, t := range p.free {
-		if t.Kind() == dt.Kind() {
+		if p.api != nil && t.Kind() == dt.Kind() {
 			tr = t
 			p.free = append(p.free[:i], p.free[i+1:]...)
 			break
@@ -585,4 +591,20 @@ func randomID() string {
 	var b [5]byte
 	_, _ = rand.Read(b[:])
 	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// peerConnectionAPI returns the API pion built for pc. Pion gives each
+// PeerConnection its own API holding the interceptor chain built for it
+// (NACK responder, transport-wide sequence numbers, bandwidth estimator,
+// sender reports), and has no accessor for it: a sender made with
+// NewRTPSender of any other API — the one the PeerConnection came from
+// included — has a no-op chain, so its subscriber gets no retransmissions
+// and no bandwidth estimation. It returns nil if pion's layout changed
+// (then the SFU does not reuse transceivers; TestPeerConnectionAPI fails).
+func peerConnectionAPI(pc *webrtc.PeerConnection) *webrtc.API {
+	f := reflect.ValueOf(pc).Elem().FieldByName("api")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.Type().Elem() != reflect.TypeFor[webrtc.API]() || f.IsNil() {
+		return nil
+	}
+	return (*webrtc.API)(f.UnsafePointer())
 }
