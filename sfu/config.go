@@ -75,6 +75,11 @@ type Config struct {
 	ICEDisconnectedTimeout time.Duration `yaml:"ice_disconnected_timeout"`
 	ICEFailedTimeout       time.Duration `yaml:"ice_failed_timeout"`
 	ICEKeepalive           time.Duration `yaml:"ice_keepalive"`
+
+	// AnswerTimeout bounds how long the SFU waits for the answer to its
+	// offer; a client that does not answer in time is told to rejoin (a
+	// lost or refused offer would otherwise stall its subscriptions).
+	AnswerTimeout time.Duration `yaml:"answer_timeout"`
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -98,6 +103,7 @@ func DefaultConfig() Config {
 		MaxDataBufferedBytes:    1 << 20,
 		ICEDisconnectedTimeout:  5 * time.Second,
 		ICEFailedTimeout:        15 * time.Second,
+		AnswerTimeout:           15 * time.Second,
 		ICEKeepalive:            2 * time.Second,
 	}
 }
@@ -163,6 +169,7 @@ func (c *Config) Validate() error {
 		{"ice_disconnected_timeout", c.ICEDisconnectedTimeout},
 		{"ice_failed_timeout", c.ICEFailedTimeout},
 		{"ice_keepalive", c.ICEKeepalive},
+		{"answer_timeout", c.AnswerTimeout},
 	}
 	for _, d := range durations {
 		if d.v <= 0 {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,4 +179,37 @@ func TestHostileInput(t *testing.T) {
 			t.Errorf("errors for well-behaved clients: %v %v", sub.errors(), pub.errors())
 		}
 	})
+}
+
+// TestUnansweredOffer: a client that never answers the SFU's offer (lost
+// in transit, or refused without telling) is told to rejoin after
+// answer_timeout instead of stalling its subscriptions for good.
+func TestUnansweredOffer(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig()
+	cfg.AnswerTimeout = time.Second
+	s, reg := newSFU(t, cfg)
+	var offers atomic.Int32
+	sub, err := dial(t, s, "r", "sub", allGrants, sfuclient.Config{}, func(sig sfu.Signal) (sfu.Signal, bool) {
+		if sig.Kind == sfu.SignalOffer && offers.Add(1) > 1 {
+			return sig, false // every offer after the first is lost
+		}
+		return sig, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the first exchange", func() bool { return sub.client.MediaSections() > 0 })
+	if sub.client.NeedsRejoin() {
+		t.Fatal("told to rejoin after an answered offer")
+	}
+	pub := join(t, s, "r", "pub", allGrants, sfuclient.Config{})
+	if _, err := pub.client.PublishOpus(sfuclient.AudioOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the SFU's next offer", func() bool { return offers.Load() > 1 })
+	waitFor(t, 10*time.Second, "the rejoin request", sub.client.NeedsRejoin)
+	if n := metricSum(t, reg, "lotse_sfu_answer_timeouts_total"); n != 1 {
+		t.Errorf("answer timeouts counted: %v, want 1", n)
+	}
 }

@@ -28,6 +28,7 @@ type metrics struct {
 	glare           prometheus.Counter
 	iceRestarts     *prometheus.CounterVec
 	peerFailures    prometheus.Counter
+	answerTimeouts  prometheus.Counter
 	dataIn          prometheus.Counter
 	dataOut         prometheus.Counter
 	dataDropped     *prometheus.CounterVec
@@ -96,9 +97,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "lotse_sfu_ice_restarts_total",
 			Help: "ICE restarts, by initiator (sfu, client).",
 		}, []string{"initiator"}),
-		peerFailures: counter("lotse_sfu_peer_failures_total", "Peer connections that reached the failed state (client told to restart)."),
-		dataIn:       counter("lotse_sfu_data_messages_received_total", "Data-channel messages received from participants."),
-		dataOut:      counter("lotse_sfu_data_messages_sent_total", "Data-channel messages sent to participants."),
+		peerFailures:   counter("lotse_sfu_peer_failures_total", "Peer connections that reached the failed state (client told to restart)."),
+		answerTimeouts: counter("lotse_sfu_answer_timeouts_total", "SFU offers left unanswered for answer_timeout (client told to rejoin)."),
+		dataIn:         counter("lotse_sfu_data_messages_received_total", "Data-channel messages received from participants."),
+		dataOut:        counter("lotse_sfu_data_messages_sent_total", "Data-channel messages sent to participants."),
 		dataDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lotse_sfu_data_messages_dropped_total",
 			Help: "Data-channel messages dropped: too_large, backpressure, not_open, no_handler.",
@@ -111,7 +113,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	cs := []prometheus.Collector{
 		m.rooms, m.participants, m.tracks, fwdPackets, fwdBytes, drops, nacks, plis, switches,
-		m.offersRejected, m.glare, m.iceRestarts, m.peerFailures, m.dataIn, m.dataOut, m.dataDropped,
+		m.offersRejected, m.glare, m.iceRestarts, m.peerFailures, m.answerTimeouts, m.dataIn, m.dataOut, m.dataDropped,
 		m.signalsSent, m.pionLogsDropped,
 	}
 	for _, c := range cs {

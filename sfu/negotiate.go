@@ -407,6 +407,25 @@ func (p *Peer) offerLocked() {
 	p.restartICE = false
 	p.inOffer = append(p.inOffer, p.releasing...)
 	p.releasing = nil
+	p.offerSeq++
+	seq := p.offerSeq
+	if p.answerWait != nil {
+		p.answerWait.Stop()
+	}
+	p.answerWait = time.AfterFunc(p.sfu.cfg.AnswerTimeout, func() { p.answerOverdue(seq) })
+}
+
+// answerOverdue tells the client to rejoin when the SFU's offer seq is
+// still unanswered: the offer or its answer was lost, or the client
+// cannot apply it. Nothing else would move the negotiation on.
+func (p *Peer) answerOverdue(seq uint64) {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if p.isClosed.Load() || p.offerSeq != seq || p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return
+	}
+	p.sfu.metrics.answerTimeouts.Inc()
+	p.unusable("offer not answered in time")
 }
 
 // iceStartWait bounds waitICEStarted.

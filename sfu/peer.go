@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
@@ -54,6 +55,8 @@ type Peer struct {
 	negMu      sync.Mutex // guards signalling-state changes of pc, transceiver changes and the fields below
 	needOffer  bool
 	restartICE bool
+	offerSeq   uint64      // counts the SFU's offers
+	answerWait *time.Timer // fires when the outstanding offer goes unanswered
 	early      []webrtc.ICECandidateInit
 	releasing  []*webrtc.RTPTransceiver // subscriptions removed, not yet in an offer
 	inOffer    []*webrtc.RTPTransceiver // removed in the outstanding offer
@@ -206,6 +209,11 @@ func (p *Peer) discard() {
 
 func (p *Peer) shutdown() {
 	close(p.done)
+	p.negMu.Lock()
+	if p.answerWait != nil {
+		p.answerWait.Stop()
+	}
+	p.negMu.Unlock()
 	if err := p.pc.GracefulClose(); err != nil {
 		p.log.Debug().Err(err).Msg("close peer connection")
 	}
