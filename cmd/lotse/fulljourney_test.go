@@ -276,6 +276,13 @@ func TestFullJourney(t *testing.T) {
 		chromedp.Click(`form.composer button`)))
 	_, err = w.WaitText(`.chat`, "250 Euro passt", wait)
 	step("customer gets the answer", err)
+	// The advisor's timeline says in words who did what.
+	poll(advisor, "timeline in words", `(() => {
+		const li = (type) => [...document.querySelectorAll('.timeline li[data-type="' + type + '"]')].map(e => e.textContent);
+		return li("media.started").some(s => /Erika Muster · (Camera|Kamera) (started|startet)/.test(s)) &&
+			li("chat").some(s => s.includes("Erika Muster · Chat: Ist der Betrag so richtig?")) &&
+			li("cobrowse.control_granted").length > 0 && !li("chat").some(s => s.includes("chat "));
+	})()`)
 
 	// Nothing went wrong on the way that the advisor was shown.
 	if msg, _ := browsertest.Run(advisor, wait, chromedp.Evaluate[string](`[...document.querySelectorAll("p.error:not([hidden]), .notice:not([hidden])")].map(e => e.textContent).join(" | ")`)); msg != "" {

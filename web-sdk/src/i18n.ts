@@ -1,7 +1,7 @@
 // Texts of the customer widget and the advisor console, German and English.
 export type Lang = "de" | "en";
 
-const texts = {
+export const texts = {
   title: ["Beratung", "Advice session"],
   join_intro: ["Ihr Berater erwartet Sie. Bitte geben Sie Ihren Namen ein und wählen Sie, was Sie teilen möchten.", "Your advisor is expecting you. Enter your name and choose what you want to share."],
   your_name: ["Ihr Name", "Your name"],
@@ -91,6 +91,33 @@ const texts = {
   control_none: ["Keine Steuerung", "No control"],
   control_requested: ["Steuerung angefragt – der Kunde muss zustimmen", "Control requested – the customer must agree"],
   control_granted: ["Sie steuern die Seite des Kunden", "You control the customer's page"],
+  ev_conversation_created: ["Gespräch angelegt", "Conversation created"],
+  ev_participant_joined: ["ist beigetreten", "joined"],
+  ev_consent_given: ["hat eingewilligt", "gave consent"],
+  ev_consent_updated: ["hat die Einwilligung geändert", "changed consent"],
+  ev_conversation_waiting: ["Kunde wartet", "Customer waiting"],
+  ev_participant_admitted: ["wurde eingelassen", "was admitted"],
+  ev_conversation_active: ["Gespräch aktiv", "Conversation active"],
+  ev_participant_left: ["hat das Gespräch verlassen", "left"],
+  ev_chat: ["Chat", "Chat"],
+  ev_share_created: ["Link erstellt", "Link created"],
+  ev_share_revoked: ["Link zurückgezogen", "Link withdrawn"],
+  ev_conversation_end_requested: ["Beenden angefordert", "End requested"],
+  ev_conversation_ended: ["Gespräch beendet", "Conversation ended"],
+  ev_media_started: ["startet", "started"],
+  ev_media_stopped: ["beendet", "stopped"],
+  ev_cobrowse_started: ["teilt die Seite", "shares the page"],
+  ev_cobrowse_stopped: ["teilt die Seite nicht mehr", "stopped sharing the page"],
+  ev_cobrowse_control_requested: ["Steuerung angefragt", "Control requested"],
+  ev_cobrowse_control_granted: ["Steuerung erlaubt", "Control granted"],
+  ev_cobrowse_control_denied: ["Steuerung abgelehnt", "Control denied"],
+  ev_cobrowse_control_revoked: ["Steuerung entzogen", "Control revoked"],
+  ev_cobrowse_control_released: ["Steuerung abgegeben", "Control released"],
+  src_camera: ["Kamera", "Camera"],
+  src_microphone: ["Mikrofon", "Microphone"],
+  src_screen: ["Bildschirmfreigabe", "Screen share"],
+  src_screen_audio: ["Bildschirmton", "Screen audio"],
+  system: ["System", "System"],
 } satisfies Record<string, [string, string]>;
 
 export type TextKey = keyof typeof texts;

@@ -1,7 +1,7 @@
 // The advisor's session room: waiting customers with Admit, participants,
 // chat, the conversation's timeline, and End. It reconnects by itself after
 // a network drop (SignalClient resumes the session).
-import { errorText, t } from "../i18n";
+import { errorText, t, texts, type Lang, type TextKey } from "../i18n";
 import { ApiError, type JoinResponse, type Participant, type ServerMessage } from "../protocol";
 import { SignalClient } from "../signal";
 import { DATA_CHANNEL_MESSAGE_BYTES, startViewer, type ViewerMode, type ViewerSession } from "../cobrowse";
@@ -14,6 +14,28 @@ interface RecordEvent {
   at: string;
   actor: string;
   type: string;
+  data?: Record<string, unknown> | null;
+}
+
+/**
+ * One timeline line in words: who did what ("Erika Muster · Camera
+ * started"), the raw event type kept in a title for support.
+ */
+export function describeEvent(lang: Lang, e: RecordEvent, names: Map<string, string>): string {
+  const str = (v: unknown) => (typeof v === "string" ? v : "");
+  const pid = str(e.data?.participant_id) || (e.actor.startsWith("participant:") ? e.actor.slice("participant:".length) : "");
+  const who = names.get(pid) ?? (e.actor === "system" ? t(lang, "system") : "");
+  const key = ("ev_" + e.type.replace(/\./g, "_")) as TextKey;
+  let what: string = key in texts ? t(lang, key) : e.type;
+  if (e.type === "media.started" || e.type === "media.stopped") {
+    const src = ("src_" + str(e.data?.source)) as TextKey;
+    what = `${src in texts ? t(lang, src) : str(e.data?.source)} ${what}`;
+  }
+  if (e.type === "chat") {
+    const text = str(e.data?.text);
+    what += text ? `: ${text.length > 80 ? text.slice(0, 79) + "…" : text}` : "";
+  }
+  return who && e.type !== "conversation.created" ? `${who} · ${what}` : what;
 }
 
 /** Opens the room of conversation id; returns a cleanup function. */
@@ -77,9 +99,10 @@ export function openRoom(ctx: Ctx, id: string): () => void {
   };
   const loadTimeline = async () => {
     try {
-      const rec = await ctx.call<{ state: string; events: RecordEvent[] }>("GET", "/api/v1/conversations/" + id);
+      const rec = await ctx.call<{ state: string; events: RecordEvent[]; participants?: { id: string; name: string }[] }>("GET", "/api/v1/conversations/" + id);
       status.textContent = stateLabel(lang, rec.state);
-      timeline.replaceChildren(...rec.events.map((e) => h("li", {}, `${hhmm(e.at, lang)} ${e.type}`)));
+      const names = new Map((rec.participants ?? []).map((p) => [p.id, p.name] as [string, string]));
+      timeline.replaceChildren(...rec.events.map((e) => h("li", { "data-type": e.type, title: e.type }, `${hhmm(e.at, lang)} ${describeEvent(lang, e, names)}`)));
     } catch {
       /* shown by the connection state */
     }
