@@ -187,7 +187,7 @@ func TestHostileInput(t *testing.T) {
 func TestUnansweredOffer(t *testing.T) {
 	checkLeaks(t)
 	cfg := testConfig()
-	cfg.AnswerTimeout = time.Second
+	cfg.AnswerTimeout = 2 * time.Second
 	s, reg := newSFU(t, cfg)
 	var offers atomic.Int32
 	sub, err := dial(t, s, "r", "sub", allGrants, sfuclient.Config{}, func(sig sfu.Signal) (sfu.Signal, bool) {
