@@ -380,7 +380,15 @@ func (r *Room) endLocked(ctx context.Context, reason, actor string) {
 		r.stopMediaLocked(m)
 	}
 	if media := r.hub.svc.media; media != nil {
-		media.CloseRoom(r.convID)
+		// Not under the room lock: closing waits for the peers' goroutines,
+		// and a data-channel message in flight waits for this lock
+		// (HandleData) — the two waited for each other.
+		convID := r.convID
+		r.hub.svc.mediaOps.Add(1)
+		go func() {
+			defer r.hub.svc.mediaOps.Done()
+			media.CloseRoom(convID)
+		}()
 	}
 	if relay := r.hub.svc.cobrowse; relay != nil {
 		relay.End(r.convID)

@@ -107,7 +107,16 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 		select {
 		case <-s.done:
 		default:
-			cmd.Process.Kill()
+			if t.Failed() {
+				// A goroutine dump into the log shows where a server that
+				// stopped answering hangs.
+				_ = cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-s.done:
+				case <-time.After(5 * time.Second):
+				}
+			}
+			_ = cmd.Process.Kill()
 			<-s.done
 		}
 		if t.Failed() {

@@ -37,6 +37,11 @@ func signInAPI(t *testing.T, base, password string) *adminAPI {
 	return a
 }
 
+// apiClient bounds every API call of the tests: a server that stops
+// answering fails the test (and its log, with a goroutine dump, is kept)
+// instead of hanging it.
+var apiClient = &http.Client{Timeout: 30 * time.Second}
+
 func (a *adminAPI) call(method, path string, body, out any) []byte {
 	a.t.Helper()
 	var rd io.Reader
@@ -51,7 +56,7 @@ func (a *adminAPI) call(method, path string, body, out any) []byte {
 		req.AddCookie(a.cookie)
 		req.Header.Set("X-CSRF-Token", a.csrf)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := apiClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
 	}
