@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,12 @@ func TestBrowserChatJourney(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := browsertest.Run(advisor, wait, chromedp.Poll[bool](`document.querySelector(".chat").textContent.includes("ich hätte eine Frage")`, chromedp.WithPollingTimeout(wait))); err != nil {
-		t.Fatalf("advisor did not get the customer's message: %v", err)
+		// Seen once under heavy parallel load: keep what both sides showed.
+		dir := artifactDir(t, filepath.Join("failed", t.Name()))
+		screenshot(t, advisor, filepath.Join(dir, "advisor.png"))
+		screenshot(t, customer, filepath.Join(dir, "customer.png"))
+		state, _ := w.Eval(`form.composer input`, `function() { return {value: this.value, focused: this.getRootNode().activeElement === this, connected: this.isConnected}; }`, 5*time.Second)
+		t.Fatalf("advisor did not get the customer's message: %v (customer's composer: %s; customer's console: %q)", err, state, customer.Console())
 	}
 	if err := advisor.Do(wait,
 		chromedp.SendKeys(`form.composer input[name="message"]`, "Sehr gern, worum geht es?"),
