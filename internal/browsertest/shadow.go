@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,11 +93,21 @@ func (s *Shadow) Click(sel string, timeout time.Duration) error {
 	}
 	defer cancel()
 	_, _ = chromedp.Call(ctx, dom.ScrollIntoViewIfNeeded, dom.ScrollIntoViewIfNeededParams{NodeID: id})
-	box, err := chromedp.Call(ctx, dom.GetBoxModel, dom.GetBoxModelParams{NodeID: id})
-	if err != nil {
-		return fmt.Errorf("box of %s: %w", sel, err)
+	// Click where the element stays: a page still laying out (a video
+	// window opening above a form) would move it between measuring and
+	// clicking, and the click would land elsewhere.
+	var q []float64
+	for i := 0; i < 20; i++ {
+		box, err := chromedp.Call(ctx, dom.GetBoxModel, dom.GetBoxModelParams{NodeID: id})
+		if err != nil {
+			return fmt.Errorf("box of %s: %w", sel, err)
+		}
+		if q != nil && slices.Equal(q, box.Model.Content) {
+			break
+		}
+		q = box.Model.Content
+		time.Sleep(50 * time.Millisecond)
 	}
-	q := box.Model.Content
 	x, y := (q[0]+q[2]+q[4]+q[6])/4, (q[1]+q[3]+q[5]+q[7])/4
 	for _, ev := range []input.DispatchMouseEventParams{
 		{Type: input.DispatchMouseEventTypeMouseMoved, X: x, Y: y},
