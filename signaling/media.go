@@ -314,9 +314,10 @@ func (s *Service) HandleData(roomID, participantID string, b []byte) {
 
 // trackEvent is a publication start or end waiting to be recorded.
 type trackEvent struct {
-	roomID string
-	typ    string
-	track  sfu.TrackInfo
+	roomID   string
+	tenantID string // resolved when queued: the room may be gone when it is written
+	typ      string
+	track    sfu.TrackInfo
 }
 
 // TrackStarted implements sfu.TrackObserver: the record notes who started
@@ -333,6 +334,11 @@ func (s *Service) TrackEnded(roomID string, t sfu.TrackInfo) {
 // queueTrackEvent hands the event to the recorder without blocking the
 // SFU; a full queue loses the event (and says so in the log).
 func (s *Service) queueTrackEvent(ev trackEvent) {
+	ev.tenantID = s.tenantOfRoom(ev.roomID)
+	if ev.tenantID == "" {
+		s.log.Debug().Str("conversation", ev.roomID).Str("event", ev.typ).Msg("media event of an unknown room")
+		return
+	}
 	select {
 	case s.trackEvents <- ev:
 	default:
@@ -347,14 +353,22 @@ func (s *Service) recordTrackEvents(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case ev := <-s.trackEvents:
-			r := s.hub.roomByConv(ev.roomID)
-			if r == nil {
-				continue
-			}
 			data := map[string]any{"participant_id": ev.track.ParticipantID, "source": ev.track.Source, "kind": ev.track.Kind}
-			if err := s.record(ctx, r.tenantID, ev.roomID, "participant:"+ev.track.ParticipantID, ev.typ, data); err != nil && ctx.Err() == nil {
+			if err := s.record(ctx, ev.tenantID, ev.roomID, "participant:"+ev.track.ParticipantID, ev.typ, data); err != nil && ctx.Err() == nil {
 				s.log.Error().Err(err).Str("conversation", ev.roomID).Msg("record media event")
 			}
 		}
 	}
+}
+
+// tenantOfRoom is the tenant of conversation convID while its room is
+// open or its media is still closing after the end (closingMedia).
+func (s *Service) tenantOfRoom(convID string) string {
+	if r := s.hub.roomByConv(convID); r != nil {
+		return r.tenantID
+	}
+	if v, ok := s.closingMedia.Load(convID); ok {
+		return v.(string)
+	}
+	return ""
 }

@@ -175,6 +175,7 @@ type Service struct {
 	wg           sync.WaitGroup
 	mediaOps     sync.WaitGroup // SFU joins and closes in flight
 	trackEvents  chan trackEvent
+	closingMedia sync.Map // conversation id → tenant id while an ended room's media closes
 }
 
 // New returns the signalling service.

@@ -320,6 +320,19 @@ func TestFullJourney(t *testing.T) {
 				break
 			}
 		}
+		// Every camera and microphone that started also stopped: the
+		// session is over (the last stops come as the media closes).
+		count := func(typ string) (n int) {
+			for _, x := range types {
+				if x == typ {
+					n++
+				}
+			}
+			return n
+		}
+		if started, stopped := count("media.started"), count("media.stopped"); missing == "" && started != stopped {
+			missing = fmt.Sprintf("media.stopped for every media.started (%d started, %d stopped)", started, stopped)
+		}
 		if missing == "" {
 			break
 		}
