@@ -1,12 +1,9 @@
 package turn
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -161,10 +158,10 @@ func (c *Config) Validate() error {
 		if c.ListenTLS == "" {
 			return &ConfigError{Key: "listen_tls", Msg: "must be set when cert_file is set"}
 		}
-		if err := checkReadable(c.CertFile); err != nil {
+		if err := secret.CheckReadable(c.CertFile); err != nil {
 			return &ConfigError{Key: "cert_file", Msg: err.Error()}
 		}
-		if err := checkSecretFile(c.KeyFile); err != nil {
+		if err := secret.CheckFile(c.KeyFile); err != nil {
 			return &ConfigError{Key: "key_file", Msg: err.Error()}
 		}
 	}
@@ -203,7 +200,7 @@ func (c *Config) Validate() error {
 		return &ConfigError{Key: "secret", Msg: fmt.Sprintf("must be at least %d characters", minSecretLen)}
 	}
 	if c.SecretFile != "" {
-		if err := checkSecretFile(c.SecretFile); err != nil {
+		if err := secret.CheckFile(c.SecretFile); err != nil {
 			return &ConfigError{Key: "secret_file", Msg: err.Error()}
 		}
 	}
@@ -284,45 +281,6 @@ func parseListen(s string) (netip.AddrPort, error) {
 		}
 	}
 	return netip.AddrPortFrom(a, uint16(p)), nil
-}
-
-func checkReadable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return errors.New(path + ": " + describeFileErr(err))
-	}
-	return f.Close()
-}
-
-// checkSecretFile makes sure path is a regular file only its owner can
-// access. (internal/config has the same rule; this package cannot import
-// it because the configuration imports this package.)
-func checkSecretFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return errors.New(path + ": " + describeFileErr(err))
-	}
-	if !st.Mode().IsRegular() {
-		return errors.New(path + ": not a regular file")
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s is readable or writable by group or others (mode %04o); run chmod 600 %s", path, perm, path)
-	}
-	return checkReadable(path)
-}
-
-func describeFileErr(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "file does not exist"
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // checkICEURL accepts turn: and turns: URLs (RFC 7065): a host (name, IPv4

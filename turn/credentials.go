@@ -135,22 +135,18 @@ func LoadOrCreateSecret(dataDir string) (secret.String, error) {
 	return secret.String(val), nil
 }
 
-// readSecretFile reads a secret file after checkSecretFile, trimming the
-// trailing newline. A missing file is reported with fs.ErrNotExist.
+// readSecretFile reads a secret file (secret.ReadFile) at least
+// minSecretLen long. A missing file is reported with fs.ErrNotExist.
 func readSecretFile(path string) (secret.String, error) {
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	if err := checkSecretFile(path); err != nil {
-		return "", err
-	}
-	b, err := os.ReadFile(path)
+	s, err := secret.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if len(s) < minSecretLen {
+	if len(s.Reveal()) < minSecretLen {
 		return "", fmt.Errorf("%s: the secret must be at least %d characters", path, minSecretLen)
 	}
-	return secret.String(s), nil
+	return s, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/lotse-io/lotse/internal/buildinfo"
 	"github.com/lotse-io/lotse/internal/config"
 	"github.com/lotse-io/lotse/internal/logging"
+	"github.com/lotse-io/lotse/internal/secret"
 	"github.com/lotse-io/lotse/turn"
 )
 
@@ -119,7 +120,7 @@ func cmdTurn(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	cfg.AllowPeers, cfg.DenyPeers = allow, deny
 	switch {
 	case *secretFile != "":
-		s, err := config.ReadSecretFile(*secretFile)
+		s, err := secret.ReadFile(*secretFile)
 		if err != nil {
 			return usageErr("--auth-secret-file", err.Error())
 		}

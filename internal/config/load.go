@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lotse-io/lotse/internal/secret"
 	"github.com/lotse-io/lotse/turn"
 )
 
@@ -46,7 +47,7 @@ func Load(path string, lookup func(string) (string, bool), flags Overrides) (Con
 	if path != "" {
 		data, err := readLimited(path)
 		if err != nil {
-			return Config{}, &Error{Key: "--config " + path, Msg: describeFileErr(err)}
+			return Config{}, &Error{Key: "--config " + path, Msg: secret.DescribeFileError(err)}
 		}
 		if err := Decode(data, &cfg); err != nil {
 			var ce *Error
@@ -124,20 +125,6 @@ func readLimited(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 }
 
-func describeFileErr(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "file does not exist"
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 // Validate checks every setting and fills in derived ones (PublicURL when
 // empty, Store.SQLitePath). It creates the data directory if needed and
 // makes sure it is writable. The first problem is returned as *Error.
@@ -209,15 +196,15 @@ func (c *Config) Validate() error {
 		return &Error{Key: "tls", Msg: "set both cert_file and key_file, or neither"}
 	}
 	if c.TLS.CertFile != "" {
-		if err := checkReadable(c.TLS.CertFile); err != nil {
+		if err := secret.CheckReadable(c.TLS.CertFile); err != nil {
 			return &Error{Key: "tls.cert_file", Msg: err.Error()}
 		}
-		if err := CheckSecretFile(c.TLS.KeyFile); err != nil {
+		if err := secret.CheckFile(c.TLS.KeyFile); err != nil {
 			return &Error{Key: "tls.key_file", Msg: err.Error()}
 		}
 	}
 	if c.Bootstrap.AdminPasswordFile != "" {
-		if err := CheckSecretFile(c.Bootstrap.AdminPasswordFile); err != nil {
+		if err := secret.CheckFile(c.Bootstrap.AdminPasswordFile); err != nil {
 			return &Error{Key: "bootstrap.admin_password_file", Msg: err.Error()}
 		}
 	}
@@ -269,43 +256,6 @@ func (c *Config) Validate() error {
 		c.Store.SQLitePath = filepath.Join(c.DataDir, "lotse.db")
 	}
 	return nil
-}
-
-func checkReadable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return errors.New(path + ": " + describeFileErr(err))
-	}
-	return f.Close()
-}
-
-// CheckSecretFile makes sure path is a regular file that only its owner can
-// read, so that a secret is not exposed to other local users.
-func CheckSecretFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return errors.New(path + ": " + describeFileErr(err))
-	}
-	if !st.Mode().IsRegular() {
-		return errors.New(path + ": not a regular file")
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s is readable or writable by group or others (mode %04o); run chmod 600 %s", path, perm, path)
-	}
-	return checkReadable(path)
-}
-
-// ReadSecretFile reads a secret file after CheckSecretFile, trimming one
-// trailing newline.
-func ReadSecretFile(path string) (Secret, error) {
-	if err := CheckSecretFile(path); err != nil {
-		return "", err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return Secret(strings.TrimRight(string(b), "\r\n")), nil
 }
 
 func ensureWritableDir(dir string) error {

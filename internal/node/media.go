@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lotse-io/lotse/internal/config"
+	"github.com/lotse-io/lotse/internal/secret"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/signaling/wire"
 	"github.com/lotse-io/lotse/turn"
@@ -78,7 +79,7 @@ func (n *Node) turnSecret() []byte {
 	case tc.Secret != "":
 		return []byte(tc.Secret.Reveal())
 	case tc.SecretFile != "":
-		s, err := config.ReadSecretFile(tc.SecretFile)
+		s, err := secret.ReadFile(tc.SecretFile)
 		if err == nil {
 			return []byte(s.Reveal())
 		}

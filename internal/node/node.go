@@ -34,6 +34,7 @@ import (
 	"github.com/lotse-io/lotse/internal/config"
 	"github.com/lotse-io/lotse/internal/keyfile"
 	"github.com/lotse-io/lotse/internal/route"
+	"github.com/lotse-io/lotse/internal/secret"
 	"github.com/lotse-io/lotse/internal/web"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/signaling"
@@ -193,7 +194,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 func (n *Node) bootstrap(ctx context.Context, out io.Writer) error {
 	password := n.cfg.Bootstrap.AdminPassword
 	if password == "" && n.cfg.Bootstrap.AdminPasswordFile != "" {
-		s, err := config.ReadSecretFile(n.cfg.Bootstrap.AdminPasswordFile)
+		s, err := secret.ReadFile(n.cfg.Bootstrap.AdminPasswordFile)
 		if err != nil {
 			return &config.Error{Key: "bootstrap.admin_password_file", Msg: err.Error()}
 		}
