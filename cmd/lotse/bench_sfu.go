@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,7 +75,7 @@ func benchSFU(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	if *netns && *url == "" && *addr == "" && os.Getenv(benchNetnsEnv) == "" {
-		if code, ok := benchSFUInNetns(ctx, args, stdout, stderr); ok {
+		if code, ok := benchInNetns(ctx, "sfu", args, stdout, stderr); ok {
 			return code
 		}
 		fmt.Fprintln(stdout, "note: unshare -n did not work here; measuring on 127.0.0.1 instead of a private namespace")
@@ -187,32 +186,6 @@ func allowedCPUs() string {
 		}
 	}
 	return ""
-}
-
-// benchSFUInNetns runs the bench again inside `unshare -n` with the veth
-// pair of the method. ok is false if the namespace could not be made.
-func benchSFUInNetns(ctx context.Context, args []string, stdout, stderr io.Writer) (int, bool) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, false
-	}
-	if err := exec.CommandContext(ctx, "unshare", "-n", "true").Run(); err != nil {
-		return 0, false
-	}
-	script := "ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add " + benchNetnsAddr +
-		"/24 dev v0 && ip link set v0 up && ip link set v1 up && exec \"$0\" \"$@\""
-	cmd := exec.CommandContext(ctx, "unshare", append([]string{"-n", "sh", "-c", script, self, "bench", "sfu"}, args...)...)
-	cmd.Env = append(os.Environ(), benchNetnsEnv+"=1")
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return exitOK, true
-	case errors.As(err, &ee):
-		return ee.ExitCode(), true
-	}
-	return 0, false
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) }

@@ -107,7 +107,7 @@ func benchTurn(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// Re-run ourselves inside a private network namespace, so that no
 	// packet can leave the machine.
 	if *netns && os.Getenv(benchNetnsEnv) == "" && *addr == "" {
-		code, ok := benchTurnInNetns(ctx, args, stdout, stderr)
+		code, ok := benchInNetns(ctx, "turn", args, stdout, stderr)
 		if ok {
 			return code
 		}
@@ -163,9 +163,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// benchTurnInNetns runs the bench again inside `unshare -n` with the veth
-// pair of the method. ok is false if the namespace could not be made.
-func benchTurnInNetns(ctx context.Context, args []string, stdout, stderr io.Writer) (int, bool) {
+// benchInNetns runs `lotse bench <plane> args...` again inside `unshare -n`
+// with the veth pair of the method. ok is false if the namespace could not
+// be made.
+func benchInNetns(ctx context.Context, plane string, args []string, stdout, stderr io.Writer) (int, bool) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, false
@@ -175,7 +176,7 @@ func benchTurnInNetns(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	script := "ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add " + benchNetnsAddr +
 		"/24 dev v0 && ip link set v0 up && ip link set v1 up && exec \"$0\" \"$@\""
-	cmd := exec.CommandContext(ctx, "unshare", append([]string{"-n", "sh", "-c", script, self, "bench", "turn"}, args...)...)
+	cmd := exec.CommandContext(ctx, "unshare", append([]string{"-n", "sh", "-c", script, self, "bench", plane}, args...)...)
 	cmd.Env = append(os.Environ(), benchNetnsEnv+"=1")
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
