@@ -37,13 +37,7 @@ type quotas struct {
 func (q *quotas) admits(user string) (bool, string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	switch {
-	case q.byUser[user] >= q.perUser:
-		return false, rejectUserQuota
-	case q.live >= q.total:
-		return false, rejectNodeQuota
-	}
-	return true, ""
+	return q.fitsLocked(user)
 }
 
 // reserve takes one allocation for user if it fits. The relay address
@@ -52,14 +46,21 @@ func (q *quotas) admits(user string) (bool, string) {
 func (q *quotas) reserve(user string) (bool, string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	ok, why := q.fitsLocked(user)
+	if ok {
+		q.byUser[user]++
+		q.live++
+	}
+	return ok, why
+}
+
+func (q *quotas) fitsLocked(user string) (bool, string) {
 	switch {
 	case q.byUser[user] >= q.perUser:
 		return false, rejectUserQuota
 	case q.live >= q.total:
 		return false, rejectNodeQuota
 	}
-	q.byUser[user]++
-	q.live++
 	return true, ""
 }
 
