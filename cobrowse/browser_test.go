@@ -10,7 +10,6 @@ import (
 	"image/png"
 	"io"
 	"net/url"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/lotse-io/lotse/cobrowse"
 	"github.com/lotse-io/lotse/cobrowse/assetproxy"
 	"github.com/lotse-io/lotse/internal/browsertest"
+	"github.com/lotse-io/lotse/internal/leakcheck"
 )
 
 func assetproxyDeps(log zerolog.Logger, origins []string) assetproxy.Deps {
@@ -35,22 +35,6 @@ func assetproxyDeps(log zerolog.Logger, origins []string) assetproxy.Deps {
 		// The test's "bank" is a loopback server.
 		AllowLoopback: true,
 	}
-}
-
-// checkGoroutines fails t if goroutines started during the test are still
-// running a while after it (and its cleanups) ended.
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
 }
 
 func js[T any](t testing.TB, p *browsertest.Page, expr string) T {
@@ -142,7 +126,7 @@ const viewerDoc = `window.lotseViewer && window.lotseViewer.doc()`
 func TestBrowserCobrowse(t *testing.T) {
 	browsertest.Require(t)
 	requireHarness(t)
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	h := newHarness(t, cobrowse.DefaultConfig())
 	br := browsertest.Start(t)
 

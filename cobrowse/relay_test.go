@@ -1,10 +1,11 @@
 package cobrowse
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,19 +91,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func leakCheck(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			t.Errorf("%d goroutines leaked", n-before)
-		}
-	})
-}
-
 type recorder struct {
 	mu     sync.Mutex
 	events []Event
@@ -146,7 +134,7 @@ func evFrame(epoch, seq uint64, events ...string) []byte {
 var ctx = context.Background()
 
 func TestRelayHoldsAndFansOut(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	r, rec := newTestRelay(t, DefaultConfig())
 	cust := &sink{}
 	defer r.SetCustomerSink("c", "cust", cust)()
@@ -236,7 +224,7 @@ func TestRelayHoldsAndFansOut(t *testing.T) {
 }
 
 func TestRelayChunkedSnapshot(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	r, _ := newTestRelay(t, DefaultConfig())
 	// A page with many nodes: its snapshot is chunked both ways.
 	var kids []string
@@ -267,7 +255,7 @@ func TestRelayChunkedSnapshot(t *testing.T) {
 }
 
 func TestRelaySlowViewerSkipsAhead(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := DefaultConfig()
 	cfg.ViewerQueueFrames = 16
 	r, _ := newTestRelay(t, cfg)
@@ -322,7 +310,7 @@ func TestRelaySlowViewerSkipsAhead(t *testing.T) {
 }
 
 func TestRelayLogLimitAsksForSnapshot(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := DefaultConfig()
 	cfg.MaxLogFrames = 10
 	r, _ := newTestRelay(t, cfg)
@@ -350,7 +338,7 @@ func TestRelayLogLimitAsksForSnapshot(t *testing.T) {
 }
 
 func TestRelayViewerMessages(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	r, _ := newTestRelay(t, DefaultConfig())
 	cust := &sink{}
 	defer r.SetCustomerSink("c", "cust", cust)()
@@ -405,7 +393,7 @@ func TestRelayViewerMessages(t *testing.T) {
 // TestControlStateMachine walks the transitions; each step names who sends
 // what and the state and records that follow.
 func TestControlStateMachine(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	r, rec := newTestRelay(t, DefaultConfig())
 	cust := &sink{}
 	defer r.SetCustomerSink("c", "cust", cust)()
@@ -479,7 +467,7 @@ func TestControlStateMachine(t *testing.T) {
 }
 
 func TestRelayEnd(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	r, rec := newTestRelay(t, DefaultConfig())
 	v := &sink{}
 	detach := r.AddViewer("c", "adv", v)

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lotse-io/lotse/internal/browsertest"
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -25,7 +26,7 @@ import (
 // with the browser's from the first exchange on.
 func TestBrowserOfferCollision(t *testing.T) {
 	b := browsertest.Start(t)
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	page := b.NewPage(t)
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

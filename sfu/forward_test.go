@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -13,7 +14,7 @@ import (
 // tracks; when the publisher leaves, its tracks disappear for everyone and
 // its goroutines end.
 func TestForwarding(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, reg := newSFU(t, testConfig())
 	pub := join(t, s, "room1", "pub", allGrants, sfuclient.Config{})
 	video, err := pub.client.PublishVP8(sfuclient.VideoOptions{})
@@ -110,7 +111,7 @@ func TestForwarding(t *testing.T) {
 // TestRecordedMedia: real VP8 and Opus (the embedded samples, looped) pass
 // through unchanged in content and without loss.
 func TestRecordedMedia(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	pub := join(t, s, "rec", "pub", allGrants, sfuclient.Config{})
 	video, err := pub.client.PublishIVF(sfuclient.SampleVP8(), sfu.SourceCamera)
@@ -147,7 +148,7 @@ func TestRecordedMedia(t *testing.T) {
 // because the earlier request was already answered; the publisher sends
 // key frames only when asked.
 func TestKeyFrameForJoiner(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.KeyFrameInterval = 20 * time.Second // a fifth: 4 s
 	s, reg := newSFU(t, cfg)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,30 +46,6 @@ func testLog(t testing.TB) zerolog.Logger {
 		level = zerolog.DebugLevel
 	}
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(level)
-}
-
-// checkLeaks fails the test if goroutines started during it are still
-// running when its cleanups are done. Call it first, so that its cleanup
-// runs last.
-func checkLeaks(t testing.TB) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	})
 }
 
 // newSFU starts an SFU that the test closes at its end.

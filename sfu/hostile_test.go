@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -45,7 +46,7 @@ var fingerprint = regexp.MustCompile(`(?m)^a=fingerprint:.*\r?\n`)
 // on the media ports are refused with an error while the room's media
 // keeps flowing.
 func TestHostileInput(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.TCPPort = 0
 	s, _ := newSFU(t, cfg)
@@ -185,7 +186,7 @@ func TestHostileInput(t *testing.T) {
 // in transit, or refused without telling) is told to rejoin after
 // answer_timeout instead of stalling its subscriptions for good.
 func TestUnansweredOffer(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AnswerTimeout = 2 * time.Second
 	s, reg := newSFU(t, cfg)

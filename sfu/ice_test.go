@@ -12,6 +12,7 @@ import (
 	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -19,7 +20,7 @@ import (
 // TestICERestart: media continues over a restart started by either side,
 // and a client whose connection fails is told to restart and recovers.
 func TestICERestart(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.ICEDisconnectedTimeout = time.Second
 	cfg.ICEFailedTimeout = 2 * time.Second
@@ -81,7 +82,7 @@ func TestICERestart(t *testing.T) {
 // through a TURN server (pion/turn on loopback) that may relay to the
 // SFU's media addresses only.
 func TestRelayOnly(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	allowed := map[netip.Addr]bool{}
 	for _, a := range s.MediaAddrs() {
@@ -146,7 +147,7 @@ func TestRelayOnly(t *testing.T) {
 // address (here the loopback address standing in for it) in its
 // candidates and MediaAddrs.
 func TestPublicIPs(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.ListenIP = "" // every interface: the candidates must still carry only the public IP
 	cfg.LoopbackCandidates = false
@@ -193,7 +194,7 @@ func TestPublicIPs(t *testing.T) {
 
 // TestCloseRoom: closing a room ends every peer in it; other rooms stay.
 func TestCloseRoom(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, reg := newSFU(t, testConfig())
 	a := join(t, s, "one", "a", allGrants, sfuclient.Config{})
 	b := join(t, s, "one", "b", allGrants, sfuclient.Config{})

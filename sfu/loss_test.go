@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -14,7 +15,7 @@ import (
 // and retransmission (the SFU answers subscribers' NACKs from its buffer
 // and NACKs what publishers' packets it misses).
 func TestRetransmission(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	tests := []struct {
 		name   string
 		lossy  string // "pub" or "sub"
@@ -92,7 +93,7 @@ func TestRetransmission(t *testing.T) {
 // behind a bottleneck narrower than the full layer is moved down to a
 // layer that fits, each switch at a key frame.
 func TestBandwidthEstimation(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.BandwidthEstimation = true
 	s, _ := newSFU(t, cfg)

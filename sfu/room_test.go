@@ -11,12 +11,13 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
 
 func TestJoinLimits(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.MaxRooms = 1
 	cfg.MaxParticipantsPerRoom = 2
@@ -73,7 +74,7 @@ func TestJoinLimits(t *testing.T) {
 // TestRejoinReplaces: joining again under the same id (a reconnect)
 // replaces the old peer and its tracks.
 func TestRejoinReplaces(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	sub := join(t, s, "r", "sub", allGrants, sfuclient.Config{})
 	old := join(t, s, "r", "pub", allGrants, sfuclient.Config{})
@@ -97,7 +98,7 @@ func TestRejoinReplaces(t *testing.T) {
 // TestLeaveEndsGoroutines: everything a participant started ends when it
 // leaves, while the others stay.
 func TestLeaveEndsGoroutines(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	sub := join(t, s, "r", "sub", allGrants, sfuclient.Config{})
 	// Another participant's audio first: the subscriber's media transport
@@ -159,7 +160,7 @@ func settledGoroutines() int {
 
 // TestMuteAndSpeakers: mute states and active speakers reach everyone.
 func TestMuteAndSpeakers(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	a := join(t, s, "r", "a", allGrants, sfuclient.Config{})
 	b := join(t, s, "r", "b", allGrants, sfuclient.Config{})
@@ -248,7 +249,7 @@ func (r *recorder) all() []string {
 // TestDataChannel: messages on the "lotse" data channel reach the
 // DataHandler; SendData reaches the client; limits are enforced.
 func TestDataChannel(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	rec := &recorder{}
 	cfg := testConfig()
 	cfg.MaxDataMessageBytes = 1024
@@ -289,7 +290,7 @@ func TestDataChannel(t *testing.T) {
 
 // TestCodecs: VP8, H.264 and VP9 are forwarded as published.
 func TestCodecs(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	for _, mime := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264, webrtc.MimeTypeVP9} {
 		t.Run(mime, func(t *testing.T) {
@@ -317,7 +318,7 @@ func TestCodecs(t *testing.T) {
 // TestTransceiverReuse: a screen share started and stopped many times
 // reuses the subscriber's m-sections instead of adding one each time.
 func TestTransceiverReuse(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	pub := join(t, s, "r", "pub", allGrants, sfuclient.Config{})
 	sub := join(t, s, "r", "sub", allGrants, sfuclient.Config{})

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -13,7 +14,7 @@ import (
 // asks for and the bandwidth it reports, and every switch starts at a key
 // frame of the new layer.
 func TestSimulcastLayers(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	s, _ := newSFU(t, testConfig())
 	pub := join(t, s, "sim", "pub", allGrants, sfuclient.Config{})
 	if _, err := pub.client.PublishVP8(sfuclient.VideoOptions{Simulcast: true, Width: 640, Height: 360, Bitrate: 1_500_000}); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/lotse-io/lotse/internal/leakcheck"
 	"github.com/lotse-io/lotse/sfu"
 	"github.com/lotse-io/lotse/sfu/sfuclient"
 )
@@ -117,7 +118,7 @@ func (p *tcpProxy) close() {
 // not reduce what another subscriber of the same tracks receives; the SFU
 // drops (and counts) for the slow one only.
 func TestSlowSubscriber(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.TCPPort = 0
 	s, reg := newSFU(t, cfg)

@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"bytes"
 	"context"
 	"net"
@@ -82,7 +84,7 @@ func runUclient(t *testing.T, server *net.UDPAddr, user, pass string, peerPort i
 // turnutils_peer on the allowlisted 127.0.0.2 and back; with a password
 // made from the wrong secret it is refused.
 func TestTurnCoturnClient(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	needTool(t, "turnutils_uclient")
 	peerBin := needTool(t, "turnutils_peer")
 	cfg := testConfig()
@@ -126,7 +128,7 @@ func TestTurnCoturnClient(t *testing.T) {
 // secret and realm accepts the credentials we issue, so an operator can
 // swap in coturn for our relay.
 func TestTurnCoturnAcceptsOurCredentials(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	bin := needTool(t, "turnserver")
 	port := freeUDPPort(t, "127.0.0.1")
 	dir := t.TempDir()

@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"bytes"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 // packets, with the right channel number back), and the routes disappear
 // with the allocation.
 func TestTurnChannelFastPath(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AllowPeers = []string{"127.0.0.2/32"}
 	ts := startServer(t, cfg, nil)

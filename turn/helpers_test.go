@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,29 +22,6 @@ const testSecret = "test-secret-0123456789abcdef"
 
 // inCI reports whether missing tools must fail tests instead of skipping.
 func inCI() bool { return os.Getenv("CI") == "true" }
-
-// leakCheck fails the test if goroutines started during it outlive it.
-// Register it first, so its cleanup runs last.
-func leakCheck(t testing.TB) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
 
 // testConfig is a loopback relay: UDP and TCP on 127.0.0.1, kernel-chosen
 // ports, relay sockets on 127.0.0.1 (and ::1 for IPv6 allocations).

@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"net"
 	"net/netip"
 	"testing"
@@ -64,7 +66,7 @@ var denyMatrix = []denyCase{
 // allowlisted) receives nothing even when the client tries to send to it
 // with Send indications and ChannelData.
 func TestTurnDenyMatrix(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AllowPeers = []string{"127.0.0.2/32"}
 	ts := startServer(t, cfg, nil)
@@ -163,7 +165,7 @@ func TestTurnDenyMatrix(t *testing.T) {
 // both as Send indications and as ChannelData — and counted. Packets from
 // port B to the relay are dropped too.
 func TestTurnSendGuardPerPort(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	sfu := newSink(t, "127.0.0.2:0", true)
 	other := newSink(t, "127.0.0.2:0", false)
 	media := func() []netip.AddrPort { return []netip.AddrPort{sfu.addr().AddrPort()} }

@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -18,7 +20,7 @@ import (
 // TestTurnRelayRoundTrip allocates through the pion/turn client, opens a
 // permission for an allowlisted loopback sink, and relays both ways.
 func TestTurnRelayRoundTrip(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AllowPeers = []string{"127.0.0.2/32"}
 	ts := startServer(t, cfg, nil)
@@ -69,7 +71,7 @@ func TestTurnRelayRoundTrip(t *testing.T) {
 // TestTurnAuthRefused: expired, tampered, missing, malformed, too long-lived and
 // wrong-realm credentials get 401 and allocate nothing.
 func TestTurnAuthRefused(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	ts := startServer(t, testConfig(), nil)
 	now := time.Now()
 	okUser, okPass := creds("bob")
@@ -143,7 +145,7 @@ func mustExpiry(user string) int64 {
 // participants are unaffected; a freed slot can be used again; the node
 // total applies across participants.
 func TestTurnQuotas(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.MaxAllocations = 13
 	ts := startServer(t, cfg, nil)
@@ -198,7 +200,7 @@ func TestTurnQuotas(t *testing.T) {
 // TestTurnDrain: a draining relay refuses new allocations with 486 and keeps
 // relaying for the existing ones.
 func TestTurnDrain(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AllowPeers = []string{"127.0.0.2/32"}
 	ts := startServer(t, cfg, nil)
@@ -220,7 +222,7 @@ func TestTurnDrain(t *testing.T) {
 // TestTurnBandwidthCap: an allocation relays at most its token bucket's worth;
 // the rest is dropped and counted.
 func TestTurnBandwidthCap(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AllowPeers = []string{"127.0.0.2/32"}
 	cfg.BandwidthPerAllocation = 16_000 // bucket: 64 KiB burst, then 16 kB/s
@@ -262,7 +264,7 @@ func TestTurnBandwidthCap(t *testing.T) {
 // TestTurnICEServers: the URLs cover every listener and the credentials verify
 // under the REST scheme.
 func TestTurnICEServers(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	ts := startServer(t, testConfig(), nil)
 	now := time.Unix(1_900_000_000, 0)
 	list, expiry := ts.ICEServers("p-42", "turn.example-bank.de", now)
@@ -301,7 +303,7 @@ func TestTurnICEServers(t *testing.T) {
 // TestTurnTCPAndIPv6Allocations: allocations over the TCP listener, and IPv6
 // relay addresses (RFC 6156), work end to end.
 func TestTurnTCPAndIPv6Allocations(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.AllowPeers = []string{"127.0.0.2/32", "::1/128"}
 	ts := startServer(t, cfg, nil)
@@ -334,7 +336,7 @@ func TestTurnTCPAndIPv6Allocations(t *testing.T) {
 // TestTurnStartErrors: a busy port fails Start with an error; Start twice and
 // Start after Close are refused.
 func TestTurnStartErrors(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	ts := startServer(t, testConfig(), nil)
 	if err := ts.Start(t.Context()); err != ErrStarted {
 		t.Errorf("second Start: %v", err)

@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -68,7 +70,7 @@ func (p *tcpPeer) addr() *net.TCPAddr { return p.l.Addr().(*net.TCPAddr) }
 // is refused before anything is dialled; a Connect to a private address is
 // refused at the permission step.
 func TestTurnTCPRelayGuard(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	sfu := newTCPPeer(t, "127.0.0.2:0")
 	other := newTCPPeer(t, "127.0.0.2:0")
 	media := func() []netip.AddrPort { return []netip.AddrPort{sfu.addr().AddrPort()} }
@@ -189,7 +191,7 @@ func writeCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // connection that never finishes its handshake is closed after the
 // first-message timeout; max_connections closes the connection beyond it.
 func TestTurnTLSListener(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	cfg := testConfig()
 	cfg.ListenTLS = "127.0.0.1:0"
 	certFile, keyFile, pool := writeCert(t)

@@ -1,6 +1,8 @@
 package turn
 
 import (
+	"github.com/lotse-io/lotse/internal/leakcheck"
+
 	"errors"
 	"net"
 	"net/netip"
@@ -20,7 +22,7 @@ import (
 // servers from ICEServers, so every packet goes through our TURN. Both
 // send 1000-byte RTP packets (video-sized) and receive the other's.
 func TestTurnWebRTCThroughRelay(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	muxConn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
