@@ -315,30 +315,36 @@ func (s *Service) HandleData(roomID, participantID string, b []byte) {
 // trackEvent is a publication start or end waiting to be recorded.
 type trackEvent struct {
 	roomID   string
-	tenantID string // resolved when queued: the room may be gone when it is written
+	tenantID string // known when queued: the room may be gone when it is written
 	typ      string
 	track    sfu.TrackInfo
 }
 
 // TrackStarted implements sfu.TrackObserver: the record notes who started
-// sharing camera, microphone or screen.
+// sharing camera, microphone or screen. The track's tenant is kept until
+// it ends: its end may come after the conversation's room is gone.
 func (s *Service) TrackStarted(roomID string, t sfu.TrackInfo) {
-	s.queueTrackEvent(trackEvent{roomID: roomID, typ: "media.started", track: t})
+	r := s.hub.roomByConv(roomID)
+	if r == nil {
+		s.log.Debug().Str("conversation", roomID).Msg("track of an unknown room")
+		return
+	}
+	s.liveTracks.Store(roomID+"/"+t.ID, r.tenantID)
+	s.queueTrackEvent(trackEvent{roomID: roomID, tenantID: r.tenantID, typ: "media.started", track: t})
 }
 
 // TrackEnded implements sfu.TrackObserver.
 func (s *Service) TrackEnded(roomID string, t sfu.TrackInfo) {
-	s.queueTrackEvent(trackEvent{roomID: roomID, typ: "media.stopped", track: t})
+	tenantID, ok := s.liveTracks.LoadAndDelete(roomID + "/" + t.ID)
+	if !ok {
+		return // its start was not recorded either
+	}
+	s.queueTrackEvent(trackEvent{roomID: roomID, tenantID: tenantID.(string), typ: "media.stopped", track: t})
 }
 
 // queueTrackEvent hands the event to the recorder without blocking the
 // SFU; a full queue loses the event (and says so in the log).
 func (s *Service) queueTrackEvent(ev trackEvent) {
-	ev.tenantID = s.tenantOfRoom(ev.roomID)
-	if ev.tenantID == "" {
-		s.log.Debug().Str("conversation", ev.roomID).Str("event", ev.typ).Msg("media event of an unknown room")
-		return
-	}
 	select {
 	case s.trackEvents <- ev:
 	default:
@@ -359,16 +365,4 @@ func (s *Service) recordTrackEvents(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// tenantOfRoom is the tenant of conversation convID while its room is
-// open or its media is still closing after the end (closingMedia).
-func (s *Service) tenantOfRoom(convID string) string {
-	if r := s.hub.roomByConv(convID); r != nil {
-		return r.tenantID
-	}
-	if v, ok := s.closingMedia.Load(convID); ok {
-		return v.(string)
-	}
-	return ""
 }

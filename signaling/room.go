@@ -378,9 +378,6 @@ func (r *Room) endLocked(ctx context.Context, reason, actor string) {
 	}
 	svc := r.hub.svc
 	convID := r.convID
-	// The peers' last media.stopped events come after the room is gone:
-	// they find the tenant here until the SFU room has closed.
-	svc.closingMedia.Store(convID, r.tenantID)
 	for _, m := range r.members {
 		r.stopMediaLocked(m)
 	}
@@ -389,13 +386,10 @@ func (r *Room) endLocked(ctx context.Context, reason, actor string) {
 		defer svc.mediaOps.Done()
 		// Not under the room lock: closing waits for the peers'
 		// goroutines, and a data-channel message in flight waits for this
-		// lock (HandleData) — the two waited for each other. CloseRoom
-		// returns when every peer has closed (a close already running
-		// included), so no media event of this room follows.
+		// lock (HandleData) — the two waited for each other.
 		if media := svc.media; media != nil {
 			media.CloseRoom(convID)
 		}
-		svc.closingMedia.Delete(convID)
 	}()
 	if relay := r.hub.svc.cobrowse; relay != nil {
 		relay.End(r.convID)

@@ -175,7 +175,7 @@ type Service struct {
 	wg           sync.WaitGroup
 	mediaOps     sync.WaitGroup // SFU joins and closes in flight
 	trackEvents  chan trackEvent
-	closingMedia sync.Map // conversation id → tenant id while an ended room's media closes
+	liveTracks   sync.Map // "conversation id/track id" → tenant id of each published track
 }
 
 // New returns the signalling service.
