@@ -67,9 +67,7 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 	if !slices.Contains(args, "--config") {
 		// Kernel-chosen ports for the media listeners, so that a developer's
 		// running `make run` does not collide with the tests.
-		cfg := filepath.Join(t.TempDir(), "ports.yaml")
-		os.WriteFile(cfg, []byte(testPortsYAML), 0o600)
-		args = append(args, "--config", cfg)
+		args = append(args, "--config", testConfigFile(t, ""))
 	}
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
@@ -140,6 +138,17 @@ func startServer(t *testing.T, dataDir string, env []string, args ...string) *se
 		t.Fatalf("lotse serve did not listen within 30 s\n%s", s.stdout())
 	}
 	return s
+}
+
+// testConfigFile writes a configuration file of testPortsYAML plus extra
+// (more YAML) and returns its path.
+func testConfigFile(t *testing.T, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lotse.yaml")
+	if err := os.WriteFile(path, []byte(testPortsYAML+extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // testPortsYAML puts the TURN relay on kernel-chosen loopback ports.
@@ -303,10 +312,7 @@ func TestBootstrapFromEnvironment(t *testing.T) {
 }
 
 func TestSecondSignalForcesExit(t *testing.T) {
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "lotse.yaml")
-	os.WriteFile(cfgFile, []byte("http:\n  drain_delay: 60s\n"+testPortsYAML), 0o600)
-	s := startServer(t, filepath.Join(dir, "data"), nil, "--config", cfgFile)
+	s := startServer(t, t.TempDir(), nil, "--config", testConfigFile(t, "http:\n  drain_delay: 60s\n"))
 	waitReady(t, s.url)
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)

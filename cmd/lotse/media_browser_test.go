@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,10 +37,7 @@ func TestBrowserMedia(t *testing.T) {
 // ways, and the relay carried them.
 func TestBrowserMediaRelayOnly(t *testing.T) {
 	browsertest.Require(t)
-	cfg := filepath.Join(t.TempDir(), "relay.yaml")
-	if err := os.WriteFile(cfg, []byte(testPortsYAML+"signaling:\n  ice_transport_policy: relay\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigFile(t, "signaling:\n  ice_transport_policy: relay\n")
 	s := startServer(t, t.TempDir(), []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=" + browserAdminPassword}, "--dev", "--config", cfg)
 	before := relayedBytes(t, s.url)
 	browserMediaBothWays(t, s)

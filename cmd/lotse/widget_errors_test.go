@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,11 +19,8 @@ import (
 // advisor leaving, the session ending. Nothing hangs on the way.
 func TestWidgetErrors(t *testing.T) {
 	browsertest.Require(t)
-	cfg := filepath.Join(t.TempDir(), "lotse.yaml")
 	// A short resume window: a departed advisor counts as gone quickly.
-	if err := os.WriteFile(cfg, []byte(testPortsYAML+"signaling:\n  resume_window: 2s\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigFile(t, "signaling:\n  resume_window: 2s\n")
 	s := startServer(t, t.TempDir(), []string{"LOTSE_BOOTSTRAP_ADMIN_PASSWORD=" + browserAdminPassword}, "--dev", "--config", cfg)
 	waitReady(t, s.url)
 	requireSDK(t, s.url)
